@@ -1,0 +1,19 @@
+"""pinnfreq: physics-informed neural networks without spectral bias, and snapshot surrogates."""
+
+__version__ = "0.1.0"
+
+from .conditions import Data, Dirichlet, Initial, Neumann, Periodic, Robin  # noqa: E402
+from .diff import Field, d, div, grad, laplacian  # noqa: E402
+from .geometry import Ball, Box, Disk, Interval, Polygon, Rectangle, Time  # noqa: E402
+from .nn import MLP  # noqa: E402
+from .problem import Problem  # noqa: E402
+from .reference import Reference  # noqa: E402
+from .solution import Solution  # noqa: E402
+from .solve import solve  # noqa: E402
+from .train.config import TrainConfig  # noqa: E402
+
+__all__ = [
+    "Ball", "Box", "Data", "Dirichlet", "Disk", "Field", "Initial", "Interval", "MLP", "Neumann", "Periodic",
+    "Polygon", "Problem", "Rectangle", "Reference", "Robin", "Solution", "Time", "TrainConfig", "d", "div",
+    "grad", "laplacian", "solve", "__version__",
+]

@@ -1,0 +1,38 @@
+"""The trainable object of a PINN: a network on normalised coordinates plus unknown parameters."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class PINNModel(nn.Module):
+    """Maps physical points to field values, and holds the problem's unknown parameters.
+
+    The network sees ``2 (p - lower) / (upper - lower) - 1``: the domain's bounding box mapped to
+    [-1, 1]^d, where all frequencies of the Fourier-feature models are expressed.
+
+    Parameters
+    ----------
+    network : nn.Module, (n, d) -> (n, n_fields)
+    lower, upper : sequence of float, length d
+        Bounding box of the domain.
+    parameters : mapping name -> initial value
+    """
+
+    def __init__(self, network: nn.Module, lower: Sequence[float], upper: Sequence[float],
+                 parameters: Mapping[str, float] | None = None):
+        super().__init__()
+        self.network = network
+        self.register_buffer("lower", torch.as_tensor(list(lower), dtype=torch.get_default_dtype()))
+        self.register_buffer("upper", torch.as_tensor(list(upper), dtype=torch.get_default_dtype()))
+        self.unknowns = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v))) for k, v in (parameters or {}).items()})
+
+    def normalise(self, points: Tensor) -> Tensor:
+        return 2 * (points - self.lower) / (self.upper - self.lower) - 1
+
+    def forward(self, points: Tensor) -> Tensor:
+        """(n, d) physical points -> (n, n_fields)."""
+        return self.network(self.normalise(points))

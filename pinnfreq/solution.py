@@ -1,0 +1,221 @@
+"""A trained solution: evaluate it anywhere, compare it, save/load it, export it, plot it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+from . import __version__
+from .io.hdf5 import open_h5, read_flat, write_h5
+from .model import PINNModel
+from .nn import build
+from .reference import Reference
+
+FORMAT = "pinnfreq.solution"
+DEFAULT_GRID = {1: 512, 2: 128, 3: 40, 4: 16}
+
+
+class Solution:
+    """The result of ``solve()``.
+
+    Attributes
+    ----------
+    coordinates, fields : tuple of str
+    time : str or None
+        The time coordinate of a time-dependent problem.
+    parameters : dict of float
+        Learnt values of the unknown parameters.
+    history : dict of lists
+        Every loss term per step, the learning rate, evaluations against the reference, events.
+    config : dict
+        The training configuration.
+    interrupted : bool
+        True when training was stopped by Ctrl-C before its end.
+    """
+
+    def __init__(self, model: PINNModel, coordinates: tuple[str, ...], fields: tuple[str, ...], time: str | None,
+                 history: dict[str, list], config: Mapping[str, Any], reference: Reference | None = None,
+                 contains: Callable[[np.ndarray], np.ndarray] | None = None, name: str = "solution",
+                 interrupted: bool = False, grid: dict[str, Any] | None = None):
+        self.model = model.eval()
+        self.coordinates, self.fields, self.time = tuple(coordinates), tuple(fields), time
+        self.history, self.config = history, dict(config)
+        self.reference, self.name, self.interrupted = reference, name, interrupted
+        self._contains = contains
+        self._grid = grid  # a stored evaluation grid (from a loaded file)
+
+    def __repr__(self) -> str:
+        return f"Solution({self.name!r}, coordinates={self.coordinates}, fields={self.fields})"
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        return {k: float(v.detach()) for k, v in self.model.unknowns.items()}
+
+    # -- evaluation ----------------------------------------------------------------------------------
+    def evaluate(self, points: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        """Field values at physical points (m, d) -> (m, n_fields), in chunks, without autograd."""
+        p = np.asarray(points, dtype=float)
+        if p.ndim != 2 or p.shape[1] != len(self.coordinates):
+            raise ValueError(f"points must be (m, {len(self.coordinates)}) with columns {self.coordinates}, got {p.shape}")
+        ref = next(self.model.parameters())
+        out = []
+        with torch.no_grad():
+            for block in np.array_split(p, max(1, int(np.ceil(len(p) / chunk)))):
+                out.append(self.model(torch.as_tensor(block, dtype=ref.dtype, device=ref.device)).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.fields)))
+
+    def __call__(self, **coords: Any) -> np.ndarray | dict[str, np.ndarray]:
+        """``sol(x=..., t=...)``: coordinates broadcast together; one field gives an array of the
+        broadcast shape, several give a dict field -> array."""
+        missing = [c for c in self.coordinates if c not in coords]
+        extra = [c for c in coords if c not in self.coordinates]
+        if missing or extra:
+            raise ValueError(f"give every coordinate {self.coordinates} by name (missing {missing}, unknown {extra})")
+        arrays = np.broadcast_arrays(*(np.asarray(coords[c], dtype=float) for c in self.coordinates))
+        shape = arrays[0].shape
+        values = self.evaluate(np.stack([a.ravel() for a in arrays], axis=1))
+        out = {f: values[:, i].reshape(shape) for i, f in enumerate(self.fields)}
+        return out[self.fields[0]] if len(self.fields) == 1 else out
+
+    def grid(self, n: int | Mapping[str, int] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+        """Evaluate on a uniform grid of the bounding box (``ij`` indexing, axes in coordinate order).
+
+        ``n`` is the points per axis; by default the reference grid when there is one, else a size
+        set by the dimension. Returns ``axes``, ``values`` (field -> array, NaN outside the domain)
+        and ``mask`` (True inside).
+        """
+        if n is None and self._grid is not None:
+            axes, mask = self._grid["axes"], self._grid["mask"]
+        elif n is None and self.reference is not None and self.reference.is_grid:
+            axes = {c: self.reference.axes[c] for c in self.coordinates}
+            mask = None
+        else:
+            counts = n if isinstance(n, Mapping) else {c: n or DEFAULT_GRID.get(len(self.coordinates), 12) for c in self.coordinates}
+            lo, hi = self.model.lower.cpu().numpy(), self.model.upper.cpu().numpy()
+            axes = {c: np.linspace(lo[i], hi[i], int(counts[c])) for i, c in enumerate(self.coordinates)}
+            mask = None
+        mesh = np.meshgrid(*axes.values(), indexing="ij")
+        points = np.stack([m.ravel() for m in mesh], axis=1)
+        if mask is None:
+            mask = (self._contains(points) if self._contains is not None else np.ones(len(points), bool)).reshape(mesh[0].shape)
+        values = self.evaluate(points)
+        out = {}
+        for i, f in enumerate(self.fields):
+            v = values[:, i].reshape(mesh[0].shape)
+            out[f] = np.where(mask, v, np.nan)
+        return axes, out, mask
+
+    def error(self, reference: Reference | None = None) -> dict[str, dict[str, float]]:
+        """Relative L2 and max absolute error per field against ``reference`` (default: the run's)."""
+        reference = reference or self.reference
+        if reference is None:
+            raise ValueError("no reference to compare with: pass one, or give solve() reference=")
+        pred = self.evaluate(reference.points(self.coordinates))
+        out = {}
+        for i, f in enumerate(self.fields):
+            if f not in reference.fields:
+                continue
+            ref = reference.values(f)
+            diff = pred[:, i] - ref
+            out[f] = {"rel_l2": float(np.linalg.norm(diff) / max(np.linalg.norm(ref), 1e-300)),
+                      "max_abs": float(np.abs(diff).max())}
+        if not out:
+            raise ValueError(f"the reference has none of the fields {self.fields}")
+        return out
+
+    def _reference_on(self, axes: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Reference fields transposed to ``axes`` when the reference is that very grid, else {}."""
+        ref = self.reference
+        if ref is None or not ref.is_grid or set(ref.axes) != set(self.coordinates) \
+                or not all(np.array_equal(ref.axes[c], axes[c]) for c in self.coordinates):
+            return {}
+        order = [list(ref.axes).index(c) for c in self.coordinates]
+        return {f: np.transpose(v, order) for f, v in ref.fields.items() if f in self.fields}
+
+    # -- files ---------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """HDF5 file: grid axes and fields, reference and error when known, history, configuration,
+        model weights and the package version. Written atomically; ``Solution.load`` rebuilds it."""
+        axes, values, mask = self.grid()
+        for f, v in values.items():
+            if not np.all(np.isfinite(v[mask])):
+                raise ValueError(f"refusing to save {path}: field {f!r} is not finite on the grid")
+        groups: dict[str, Any] = {"grid": {"axes": axes, "mask": mask, "fields": values}}
+        attrs: dict[str, Any] = {}
+        ref = self._reference_on(axes)
+        if ref:
+            groups["reference"] = ref
+            groups["error"] = {f: values[f] - ref[f] for f in ref}
+        if self.reference is not None:
+            attrs["errors"] = json.dumps(self.error())
+        groups["history"] = {k: v for k, v in self.history.items() if k != "events"}
+        groups["history"]["events"] = list(self.history.get("events", [])) or np.zeros(0)
+        groups["model"] = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
+        net = self.model.network
+        attrs.update({
+            "format": FORMAT, "format_version": 1, "pinnfreq_version": __version__, "name": self.name,
+            "coordinates": json.dumps(self.coordinates), "fields": json.dumps(self.fields),
+            "time": self.time or "", "parameters": json.dumps(self.parameters),
+            "model": json.dumps({"class": type(net).__name__, "config": getattr(net, "config", None)}),
+            "config": json.dumps(self.config, default=str), "interrupted": self.interrupted,
+        })
+        write_h5(path, groups, attrs)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Solution":
+        """Rebuild a saved solution (no problem script needed)."""
+        with open_h5(path, FORMAT) as f:
+            spec = json.loads(f.attrs["model"])
+            if spec.get("config") is None:
+                raise ValueError(f"{path}: the network {spec['class']!r} is not a registered pinnfreq model; "
+                                 "rebuild it yourself and load the weights from /model")
+            state = {k: torch.as_tensor(f["model"][k][()]) for k in f["model"]}
+            history: dict[str, list] = {k: v.tolist() for k, v in read_flat(f["history"]).items()}
+            history["events"] = [e.decode() if isinstance(e, bytes) else str(e) for e in history.get("events", [])]
+            coords = tuple(json.loads(f.attrs["coordinates"]))
+            grid = {"axes": {c: f["grid"]["axes"][c][()] for c in coords}, "mask": f["grid"]["mask"][()]}
+            fields = tuple(json.loads(f.attrs["fields"]))
+            reference = None
+            if "reference" in f:
+                reference = Reference({k: f["reference"][k][()] for k in f["reference"]}, axes=grid["axes"])
+            attrs = {k: f.attrs[k] for k in ("time", "name", "config", "interrupted", "parameters")}
+        network = build(spec["class"], spec["config"])
+        params = json.loads(attrs["parameters"])
+        model = PINNModel(network, state["lower"].tolist(), state["upper"].tolist(), params)
+        model = model.to(state["lower"].dtype)
+        model.load_state_dict(state)
+        return cls(model, coords, fields, attrs["time"] or None, history, json.loads(attrs["config"]),
+                   reference=reference, name=str(attrs["name"]), interrupted=bool(attrs["interrupted"]), grid=grid)
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """ParaView output: ``.vtu`` for a steady problem, ``.xdmf`` (time series) for a time-dependent one."""
+        from .io.vtk import write_vtu, write_xdmf_series
+
+        path = Path(path)
+        axes, values, mask = self.grid()
+        for f, r in self._reference_on(axes).items():
+            values[f"{f}_error"] = values[f] - r
+        if self.time is None:
+            if path.suffix != ".vtu":
+                raise ValueError(f"a steady solution exports to .vtu, got {path.name}")
+            write_vtu(path, axes, values, mask)
+        else:
+            if path.suffix != ".xdmf":
+                raise ValueError(f"a time-dependent solution exports to .xdmf, got {path.name}")
+            k = self.coordinates.index(self.time)
+            space = {c: a for c, a in axes.items() if c != self.time}
+            moved = {f: np.moveaxis(v, k, -1) for f, v in values.items()}
+            space_mask = np.moveaxis(mask, k, -1).all(axis=-1)
+            write_xdmf_series(path, space, axes[self.time], moved, space_mask)
+        return path
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """PNG with each field, its error against the reference when known, and the loss history."""
+        from .plot import plot_solution
+
+        return plot_solution(self, path)

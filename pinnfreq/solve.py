@@ -1,0 +1,96 @@
+"""``solve()``: train a network on a problem and return a :class:`Solution`."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .model import PINNModel
+from .nn import MLP, MODELS, build
+from .problem import Problem
+from .reference import Reference
+from .solution import Solution
+from .train.config import TrainConfig
+from .train.trainer import Callback, Trainer
+
+
+def default_model(in_channels: int, out_channels: int) -> nn.Module:
+    """The network ``solve()`` uses when none is given."""
+    return MLP(in_channels, out_channels, hidden_channels=64, n_layers=4)
+
+
+def solve(problem: Problem, model: nn.Module | None = None, *, reference: Reference | None = None,
+          callbacks: Sequence[Callback] = (), **settings: Any) -> Solution:
+    """Train a PINN for ``problem``.
+
+    Parameters
+    ----------
+    problem : Problem
+    model : nn.Module, optional
+        Maps (n, n_coordinates) normalised points to (n, n_fields); default :func:`default_model`.
+        A pinnfreq model is rebuilt from its configuration so that ``seed`` fixes its initial weights
+        (``init="keep"`` keeps the weights it has, e.g. to warm-start); any other module keeps its own.
+    reference : Reference, optional
+        Measured against every ``eval_every`` steps and at the end (history ``rel_l2/<field>``).
+    callbacks : sequence of callables
+        Each is called with a :class:`~pinnfreq.train.trainer.StepInfo` after every step; returning
+        True stops training.
+    **settings
+        Any field of :class:`~pinnfreq.train.config.TrainConfig`: ``steps``, ``lbfgs_steps``, ``lr``,
+        ``schedule``, ``points``, ``resample_every``, ``weights``, ``device``, ``dtype``, ``seed``,
+        ``time_budget``, ``checkpoint``, ``checkpoint_every``, ``resume``, ...
+
+    Returns
+    -------
+    Solution
+        Also when training was interrupted by Ctrl-C (``solution.interrupted`` is then True and the
+        checkpoint, if any, holds the last completed step).
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"solve() takes a pinnfreq.Problem, got {type(problem).__name__}")
+    unknown = [k for k in settings if k not in TrainConfig.__dataclass_fields__]
+    if unknown:
+        raise TypeError(f"solve() got unknown setting(s) {unknown}; see pinnfreq.TrainConfig")
+    config = TrainConfig(**settings)
+    device, dtype = config.resolve_device(), config.torch_dtype()
+    torch.manual_seed(config.seed)
+    d, f = len(problem.coordinates), len(problem.fields)
+    with _default_dtype(dtype):
+        if model is None:
+            network = default_model(d, f)
+        elif config.init == "seed" and type(model).__name__ in MODELS and hasattr(model, "config"):
+            network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights
+        else:
+            network = model
+        lower, upper = problem.domain.bounds
+        pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters).to(device=device, dtype=dtype)
+    _check_model(pinn, d, f, device, dtype)
+    trainer = Trainer(problem, pinn, config, reference, callbacks)
+    trainer.run()
+    return Solution(pinn, problem.coordinates, problem.fields, problem.time, trainer.history, config.to_dict(),
+                    reference=reference, contains=problem.domain.contains, name=problem.name,
+                    interrupted=trainer.interrupted)
+
+
+def _check_model(pinn: PINNModel, d: int, f: int, device: torch.device, dtype: torch.dtype) -> None:
+    with torch.no_grad():
+        try:
+            out = pinn(torch.zeros(3, d, device=device, dtype=dtype))
+        except RuntimeError as err:
+            raise ValueError(f"the model does not take {d} input coordinates: {err}") from None
+    if tuple(out.shape) != (3, f):
+        raise ValueError(f"the model maps (n, {d}) to {tuple(out.shape)[1:]} per point; the problem has {f} field(s)")
+
+
+class _default_dtype:
+    def __init__(self, dtype: torch.dtype):
+        self.dtype = dtype
+
+    def __enter__(self) -> None:
+        self.previous = torch.get_default_dtype()
+        torch.set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc: Any) -> None:
+        torch.set_default_dtype(self.previous)

@@ -1,0 +1,111 @@
+"""Training settings, validated before anything is sampled or trained."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from ..geometry import METHODS
+
+SCHEDULES = (None, "constant", "exponential", "cosine")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``solve()`` needs besides the problem, the model and callbacks.
+
+    steps : Adam steps.  lbfgs_steps : L-BFGS iterations after Adam (0: none).
+    lr : Adam learning rate.  schedule : None/"constant", "exponential" (lr * decay_rate^(step/decay_steps)) or "cosine".
+    points : interior points per equation (int), or a mapping term -> count (conditions default to ``boundary_points``).
+    resample_every : draw new collocation points every this many Adam steps (0: never).
+    sampler : "sobol", "halton", "lhs" or "uniform".
+    weights : loss weight per term (default 1).  adaptive_weights : "gradnorm" balances terms by their
+        gradient norms every ``adapt_every`` steps (Wang et al. 2023), None keeps the weights fixed.
+    grad_clip : clip the gradient norm (None: no clipping).
+    device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...  dtype : "float32" or "float64".
+    seed : fixes the network initialisation and every point set.
+    init : "seed" rebuilds a pinnfreq model from its configuration under ``seed``; "keep" trains it as given.
+    time_budget : seconds; Adam gets half of it when L-BFGS follows, L-BFGS the rest.
+    checkpoint : path of the checkpoint file (None: no checkpoints).  checkpoint_every : steps between them.
+    resume : continue from ``checkpoint`` when it exists.
+    eval_every : steps between evaluations against the reference.  progress : show a progress bar.
+    """
+
+    steps: int = 5000
+    lbfgs_steps: int = 0
+    lr: float = 1e-3
+    schedule: str | None = "exponential"
+    decay_rate: float = 0.9
+    decay_steps: int = 1000
+    points: int | dict[str, int] = 2000
+    boundary_points: int = 256
+    resample_every: int = 0
+    sampler: str = "sobol"
+    weights: dict[str, float] = field(default_factory=dict)
+    adaptive_weights: str | None = None
+    adapt_every: int = 100
+    grad_clip: float | None = None
+    device: str = "auto"
+    dtype: str = "float32"
+    seed: int = 0
+    init: str = "seed"
+    time_budget: float | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int = 1000
+    resume: bool = False
+    eval_every: int = 500
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ValueError(f"solve(): {msg}")
+
+        for name in ("steps", "lbfgs_steps", "resample_every", "boundary_points"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
+        need(self.steps + self.lbfgs_steps > 0, "steps + lbfgs_steps must be positive")
+        for name in ("checkpoint_every", "eval_every", "decay_steps", "adapt_every"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) > 0, f"{name} must be a positive integer")
+        need(math.isfinite(self.lr) and self.lr > 0, f"lr must be positive, got {self.lr!r}")
+        need(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        need(self.sampler in METHODS, f"sampler must be one of {METHODS}, got {self.sampler!r}")
+        need(self.dtype in DTYPES, f"dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}")
+        need(self.init in ("seed", "keep"), f"init must be 'seed' or 'keep', got {self.init!r}")
+        need(self.adaptive_weights in (None, "gradnorm"), f"adaptive_weights must be None or 'gradnorm', got {self.adaptive_weights!r}")
+        need(self.time_budget is None or self.time_budget > 0, f"time_budget must be positive seconds, got {self.time_budget!r}")
+        need(self.grad_clip is None or self.grad_clip > 0, "grad_clip must be positive")
+        need(not self.resume or self.checkpoint is not None, "resume=True needs checkpoint=<path>")
+        pts = self.points if isinstance(self.points, dict) else {"": self.points}
+        for k, v in pts.items():
+            need(isinstance(v, int) and v > 0, f"points{'[' + repr(k) + ']' if k else ''} must be a positive integer, got {v!r}")
+        for k, v in self.weights.items():
+            need(math.isfinite(float(v)) and float(v) >= 0, f"weight of {k!r} must be finite and >= 0, got {v!r}")
+
+    def learning_rate(self, step: int) -> float:
+        """The scheduled Adam learning rate at ``step`` (stateless, so resuming is exact)."""
+        if self.schedule == "exponential":
+            return self.lr * self.decay_rate ** (step / self.decay_steps)
+        if self.schedule == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * min(step, self.steps) / max(self.steps, 1)))
+        return self.lr
+
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    def resolve_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError as err:
+            raise ValueError(f"solve(): device {self.device!r} is not a device ({err})") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"solve(): device {self.device!r} asked for, but CUDA is not available here")
+        return dev
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,338 @@
+"""The training loop: Adam, then optional L-BFGS, with checkpoints, resume and fault recovery.
+
+Determinism is by construction: learning rates are a function of the step, and the collocation
+points of resampling round r come from ``(seed, term, r)``; so a run resumed from a checkpoint
+takes exactly the steps of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from ..model import PINNModel
+from ..problem import Problem
+from ..reference import Reference
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .losses import check_problem, sample_batches, term_losses
+
+SNAPSHOT_EVERY = 25  # steps between in-memory copies of the last good state
+MAX_RECOVERIES = 5  # consecutive non-finite losses before giving up
+LBFGS_PATIENCE = 20  # L-BFGS iterations without improvement before the phase ends
+
+
+@dataclass
+class StepInfo:
+    """What a callback sees after each step. Return True from the callback to stop training."""
+
+    step: int
+    phase: str
+    loss: float
+    terms: dict[str, float]
+    model: PINNModel
+    trainer: "Trainer"
+
+
+Callback = Callable[[StepInfo], Any]
+
+
+class Trainer:
+    def __init__(self, problem: Problem, model: PINNModel, config: TrainConfig,
+                 reference: Reference | None = None, callbacks: Sequence[Callback] = ()):
+        self.problem, self.model, self.config = problem, model, config
+        self.reference, self.callbacks = reference, list(callbacks)
+        self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
+        unknown = [k for k in config.weights if k not in problem.terms]
+        if unknown:
+            raise ValueError(f"solve(): weights given for unknown term(s) {unknown}; terms are {problem.terms}")
+        self.weights = {t: float(config.weights.get(t, 1.0)) for t in problem.terms}
+        self.adaptive = {t: 1.0 for t in problem.terms}
+        self.step, self.lr_scale, self.elapsed = 0, 1.0, 0.0
+        self.history: dict[str, list] = {"events": []}
+        self.interrupted = False
+        self._round: int | None = None
+        self.batches = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._good: tuple[int, dict, dict] | None = None
+        self._recoveries = 0
+        self._stop = False
+        if reference is not None:
+            self._ref_points = torch.as_tensor(reference.points(problem.coordinates), dtype=self.dtype, device=self.device)
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.steps + self.config.lbfgs_steps
+
+    def phase(self, step: int | None = None) -> str:
+        return "adam" if (self.step if step is None else step) < self.config.steps else "lbfgs"
+
+    # -- public ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        cfg = self.config
+        self._ensure_batches()
+        check_problem(self.problem, self.model, self.batches)
+        if cfg.resume and cfg.checkpoint and Path(cfg.checkpoint).exists():
+            self._load(load_checkpoint(cfg.checkpoint, self.device))
+        else:
+            self._make_optimizer()
+        self._snapshot()
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
+                   mininterval=0.5, desc=self.problem.name)
+        start = time.perf_counter() - self.elapsed
+        previous = self._install_sigint()
+        try:
+            while self.step < self.total_steps and not self._stop:
+                if self._over_budget(time.perf_counter() - start):
+                    if self.phase() == "adam" and cfg.lbfgs_steps:
+                        self._event(f"step {self.step}: Adam's share of the time budget is spent; L-BFGS starts")
+                        self.step = cfg.steps
+                        continue
+                    self._event(f"step {self.step}: time budget of {cfg.time_budget:g} s spent")
+                    break
+                losses = self._adam_step() if self.phase() == "adam" else self._lbfgs_step()
+                self.elapsed = time.perf_counter() - start
+                self.step += 1
+                if losses is not None:
+                    self._after_step(losses, bar)
+                if cfg.checkpoint and self.step % cfg.checkpoint_every == 0:
+                    self.save(cfg.checkpoint)
+        except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+            self._stop = self.interrupted = True
+        finally:
+            self._restore_sigint(previous)
+            bar.close()
+        if self.interrupted:
+            self._event(f"step {self.step}: interrupted")
+        self.evaluate()
+        if cfg.checkpoint:
+            self.save(cfg.checkpoint)
+
+    def evaluate(self) -> dict[str, float] | None:
+        """Relative L2 error per field against the reference (recorded in the history)."""
+        if self.reference is None:
+            return None
+        with torch.no_grad():
+            pred = torch.cat([self.model(p) for p in self._ref_points.split(65536)]).cpu().double().numpy()
+        errors = {}
+        for i, f in enumerate(self.problem.fields):
+            if f in self.reference.fields:
+                ref = self.reference.values(f)
+                errors[f] = float(((pred[:, i] - ref) ** 2).sum() ** 0.5 / max((ref**2).sum() ** 0.5, 1e-300))
+        if errors and (not self.history.get("eval_step") or self.history["eval_step"][-1] != self.step):
+            self._record("eval_step", self.step)
+            for f, e in errors.items():
+                self._record(f"rel_l2/{f}", e)
+        return errors
+
+    def save(self, path: str) -> None:
+        save_checkpoint(path, {
+            "step": self.step, "lr_scale": self.lr_scale, "elapsed": self.elapsed,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "optimizer_kind": type(self.optimizer).__name__, "adaptive": dict(self.adaptive),
+            "history": self.history, "interrupted": self.interrupted, "config": self.config.to_dict(),
+        })
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        return sum(self.weights[t] * self.adaptive[t] * v for t, v in losses.items())
+
+    def _adam_step(self) -> dict[str, torch.Tensor] | None:
+        self._ensure_batches()
+        lr = self.config.learning_rate(self.step) * self.lr_scale
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        losses = term_losses(self.problem, self.model, self.batches)
+        if self.config.adaptive_weights and self.step % self.config.adapt_every == 0:
+            self._adapt_weights(losses)
+        total = self._total(losses)
+        if not torch.isfinite(total):
+            self._recover(losses)
+            return None
+        total.backward()
+        if self.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self._record("lr", lr)
+        return losses
+
+    def _lbfgs_step(self) -> dict[str, torch.Tensor] | None:
+        if not isinstance(self.optimizer, torch.optim.LBFGS):
+            self._make_optimizer()
+            self._snapshot()
+        self._ensure_batches()
+        seen: dict[str, dict[str, torch.Tensor]] = {}
+
+        def closure() -> torch.Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            losses = term_losses(self.problem, self.model, self.batches)
+            total = self._total(losses)
+            seen.setdefault("first", losses)
+            if torch.isfinite(total):
+                total.backward()
+            return total
+
+        self.optimizer.step(closure)
+        losses = seen["first"]
+        finite = torch.isfinite(self._total(losses)) and all(torch.isfinite(p).all() for p in self.model.parameters())
+        if not finite:
+            self._recover(losses)
+            return None
+        self._record("lr", 1.0)
+        return losses
+
+    def _after_step(self, losses: dict[str, torch.Tensor], bar: tqdm) -> None:
+        self._recoveries = 0
+        terms = {t: float(v.detach()) for t, v in losses.items()}
+        total = sum(self.weights[t] * self.adaptive[t] * v for t, v in terms.items())
+        step = self.step - 1
+        self._record("step", step)
+        self._record("time", self.elapsed)
+        self._record("loss", total)
+        for t, v in terms.items():
+            self._record(f"term/{t}", v)
+            if self.config.adaptive_weights:
+                self._record(f"weight/{t}", self.weights[t] * self.adaptive[t])
+        for k, p in self.model.unknowns.items():
+            self._record(f"param/{k}", float(p.detach()))
+        if self.phase(step) == "lbfgs" and self._lbfgs_stalled():
+            self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
+            self._stop = True
+        if self.step % SNAPSHOT_EVERY == 0:
+            self._snapshot()
+        if self.step % self.config.eval_every == 0:
+            self.evaluate()
+        bar.update(1)
+        if step % 10 == 0 or self.step == self.total_steps:
+            post = {"loss": f"{total:.2e}", **{t: f"{v:.1e}" for t, v in terms.items()}}
+            if self.history.get("eval_step"):
+                post.update({k[7:]: f"{v[-1]:.2e}" for k, v in self.history.items() if k.startswith("rel_l2/")})
+            bar.set_postfix(post, refresh=False)
+        info = StepInfo(step, self.phase(step), total, terms, self.model, self)
+        for cb in self.callbacks:
+            if cb(info) is True:
+                self._event(f"step {step}: stopped by a callback")
+                self._stop = True
+
+    def _lbfgs_stalled(self) -> bool:
+        losses = self.history["loss"]
+        start = self.config.steps
+        if len(losses) <= LBFGS_PATIENCE or self.step - start <= LBFGS_PATIENCE:
+            return False
+        recent = losses[-LBFGS_PATIENCE:]
+        return min(recent) >= losses[-LBFGS_PATIENCE - 1] * (1 - 1e-12)
+
+    def _adapt_weights(self, losses: dict[str, torch.Tensor]) -> None:
+        """Gradient-norm balancing: weight_t <- 0.9 weight_t + 0.1 sum_j |grad L_j| / |grad L_t|."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        norms = {}
+        for t, v in losses.items():
+            grads = torch.autograd.grad(v, params, retain_graph=True, allow_unused=True)
+            norms[t] = float(torch.sqrt(sum((g**2).sum() for g in grads if g is not None)))
+        total = sum(norms.values())
+        for t, n in norms.items():
+            if n > 0 and math.isfinite(n) and math.isfinite(total):
+                self.adaptive[t] = 0.9 * self.adaptive[t] + 0.1 * total / n
+
+    # -- state ---------------------------------------------------------------------------------------
+    def _ensure_batches(self) -> None:
+        every = self.config.resample_every
+        last_adam = max(min(self.step, self.config.steps) - (self.phase() == "lbfgs"), 0)
+        round_ = last_adam // every if every else 0
+        if round_ != self._round:
+            self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype)
+            self._round = round_
+
+    def _make_optimizer(self) -> None:
+        params = list(self.model.parameters())
+        if self.phase() == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=self.config.lr)
+        else:
+            # one iteration per step (so steps, budgets and checkpoints stay fine-grained); max_eval must
+            # be set, its default (max_iter * 5 // 4 = 1) would starve the line search
+            self.optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=30, history_size=50,
+                                               line_search_fn="strong_wolfe", tolerance_grad=1e-11,
+                                               tolerance_change=1e-14)
+
+    def _snapshot(self) -> None:
+        self._good = (self.step, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
+
+    def _recover(self, losses: dict[str, torch.Tensor]) -> None:
+        bad = [t for t, v in losses.items() if not torch.isfinite(v)] or ["parameters"]
+        self._recoveries += 1
+        if self._recoveries > MAX_RECOVERIES:
+            raise FloatingPointError(
+                f"training diverged: non-finite loss ({', '.join(bad)}) {MAX_RECOVERIES} times in a row after "
+                "restoring the last good state; lower lr, add grad_clip, or check the equations")
+        step, model_state, opt_state = self._good
+        self.model.load_state_dict(model_state)
+        if self.phase() == "adam":
+            self.optimizer.load_state_dict(opt_state)
+            self.lr_scale *= 0.5
+            what = "learning rate halved"
+        else:
+            self._make_optimizer()  # a fresh L-BFGS memory; the corrupted one led here
+            what = "L-BFGS memory reset"
+        self._event(f"step {self.step}: non-finite loss in {', '.join(bad)}; restored the state of step {step}, {what}")
+
+    def _load(self, state: dict[str, Any]) -> None:
+        saved = state.get("config", {})
+        for key in ("steps", "lbfgs_steps", "seed", "dtype"):
+            if key in saved and saved[key] != getattr(self.config, key):
+                warnings.warn(f"resuming with {key}={getattr(self.config, key)!r}; the checkpoint used {saved[key]!r}",
+                              stacklevel=3)
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise ValueError(f"the checkpoint {self.config.checkpoint} holds a different model: {err}") from None
+        self.step, self.lr_scale, self.elapsed = int(state["step"]), float(state["lr_scale"]), float(state["elapsed"])
+        self.history = state["history"]
+        self.adaptive.update(state.get("adaptive", {}))
+        self._make_optimizer()
+        if type(self.optimizer).__name__ == state["optimizer_kind"]:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self._round = None
+        self._ensure_batches()
+        self._event(f"step {self.step}: resumed from {self.config.checkpoint}")
+
+    def _over_budget(self, elapsed: float) -> bool:
+        budget = self.config.time_budget
+        if budget is None:
+            return False
+        share = 0.5 if self.phase() == "adam" and self.config.lbfgs_steps else 1.0
+        return elapsed > budget * share
+
+    def _record(self, key: str, value: Any) -> None:
+        self.history.setdefault(key, []).append(value)
+
+    def _event(self, text: str) -> None:
+        self.history["events"].append(text)
+        if "non-finite" in text or "interrupted" in text:
+            warnings.warn(text, RuntimeWarning, stacklevel=3)
+
+    # -- Ctrl-C: finish the current step, then checkpoint --------------------------------------------
+    def _install_sigint(self) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):  # noqa: ARG001
+            if self._stop:  # second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            self._stop = self.interrupted = True
+
+        return signal.signal(signal.SIGINT, handler)
+
+    def _restore_sigint(self, previous: Any) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
