@@ -11,6 +11,7 @@ from .reference import Reference  # noqa: E402
 from .solution import Solution  # noqa: E402
 from .solve import solve  # noqa: E402
 from .train.config import TrainConfig  # noqa: E402
+from . import cli  # noqa: E402
 
 __all__ = [
     "Ball", "Box", "Data", "Dirichlet", "Disk", "Field", "Initial", "Interval", "MLP", "Neumann", "Periodic",

@@ -31,9 +31,9 @@ class Product(Geometry):
         pa, pb = self._split(points)
         return self.factors[0].contains(pa) & self.factors[1].contains(pb)
 
-    def sample(self, n: int, method: str = "sobol", seed: int = 0) -> np.ndarray:
-        a, b = self.factors
-        return np.concatenate([a.sample(n, method, sub_seed(seed, 0)), b.sample(n, method, sub_seed(seed, 1))], axis=1)
+    # Interior sampling is the base class's: one joint sequence over the bounding box. Pairing two
+    # independently scrambled sequences index by index would put the points on a curve (scrambled
+    # 1-D Sobol sequences are digit-wise bijections of each other).
 
     def volume(self) -> float:
         return self.factors[0].volume() * self.factors[1].volume()
@@ -71,6 +71,9 @@ def sample_region(domain: Geometry, region: Region, n: int, method: str = "sobol
         inside_a = contains_factor(a, region.geometry)
         pa, na = sample_region(a, region, n, method, sub_seed(seed, 0)) if inside_a else (a.sample(n, method, sub_seed(seed, 0)), None)
         pb, nb = (b.sample(n, method, sub_seed(seed, 1)), None) if inside_a else sample_region(b, region, n, method, sub_seed(seed, 1))
+        # the two sets were drawn separately: shuffle one, or index-by-index pairing correlates them
+        shuffle = np.random.default_rng(sub_seed(seed, 2)).permutation(n)
+        pb, nb = pb[shuffle], (None if nb is None else nb[shuffle])
         points = np.concatenate([pa, pb], axis=1)
         if na is None and nb is None:
             return points, None

@@ -80,18 +80,19 @@ class Trainer:
     # -- public ------------------------------------------------------------------------------------
     def run(self) -> None:
         cfg = self.config
-        self._ensure_batches()
-        check_problem(self.problem, self.model, self.batches)
-        if cfg.resume and cfg.checkpoint and Path(cfg.checkpoint).exists():
-            self._load(load_checkpoint(cfg.checkpoint, self.device))
-        else:
-            self._make_optimizer()
-        self._snapshot()
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
-                   mininterval=0.5, desc=self.problem.name)
-        start = time.perf_counter() - self.elapsed
         previous = self._install_sigint()
+        bar = None
         try:
+            self._ensure_batches()
+            check_problem(self.problem, self.model, self.batches)
+            if cfg.resume and cfg.checkpoint and Path(cfg.checkpoint).exists():
+                self._load(load_checkpoint(cfg.checkpoint, self.device))
+            else:
+                self._make_optimizer()
+            self._snapshot()
+            bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
+                       mininterval=0.5, desc=self.problem.name)
+            start = time.perf_counter() - self.elapsed
             while self.step < self.total_steps and not self._stop:
                 if self._over_budget(time.perf_counter() - start):
                     if self.phase() == "adam" and cfg.lbfgs_steps:
@@ -111,9 +112,12 @@ class Trainer:
             self._stop = self.interrupted = True
         finally:
             self._restore_sigint(previous)
-            bar.close()
+            if bar is not None:
+                bar.close()
+        if self.optimizer is None:  # interrupted before training began: nothing worth saving
+            raise KeyboardInterrupt
         if self.interrupted:
-            self._event(f"step {self.step}: interrupted")
+            self._event(f"step {self.step}: interrupted", warn=True)
         self.evaluate()
         if cfg.checkpoint:
             self.save(cfg.checkpoint)
@@ -284,7 +288,8 @@ class Trainer:
         else:
             self._make_optimizer()  # a fresh L-BFGS memory; the corrupted one led here
             what = "L-BFGS memory reset"
-        self._event(f"step {self.step}: non-finite loss in {', '.join(bad)}; restored the state of step {step}, {what}")
+        self._event(f"step {self.step}: non-finite loss in {', '.join(bad)}; restored the state of step {step}, {what}",
+                    warn=True)
 
     def _load(self, state: dict[str, Any]) -> None:
         saved = state.get("config", {})
@@ -316,9 +321,9 @@ class Trainer:
     def _record(self, key: str, value: Any) -> None:
         self.history.setdefault(key, []).append(value)
 
-    def _event(self, text: str) -> None:
+    def _event(self, text: str, warn: bool = False) -> None:
         self.history["events"].append(text)
-        if "non-finite" in text or "interrupted" in text:
+        if warn:
             warnings.warn(text, RuntimeWarning, stacklevel=3)
 
     # -- Ctrl-C: finish the current step, then checkpoint --------------------------------------------

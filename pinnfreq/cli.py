@@ -1,0 +1,109 @@
+"""Command line: ``pinnfreq solve problems/burgers1d.py --steps 2000 --out results/``.
+
+A problem file defines ``problem()`` (returning a Problem) and optionally ``reference()`` (a
+Reference) and ``SETTINGS`` (default keyword arguments of ``solve()``, including ``model``). Bundled
+problem scripts call :func:`run_script` under ``if __name__ == "__main__"``, so both
+``python problems/x.py`` and ``pinnfreq solve problems/x.py`` take the same options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Sequence
+
+
+def load_problem_file(path: str | Path) -> ModuleType:
+    """Import a problem file by path and check that it has ``problem()``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such problem file")
+    spec = importlib.util.spec_from_file_location(f"pinnfreq_problem_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "problem", None)):
+        raise ValueError(f"{path}: a problem file must define problem() returning a pinnfreq.Problem")
+    return module
+
+
+def add_solve_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--steps", type=int, help="Adam steps (default: the file's SETTINGS)")
+    ap.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
+    ap.add_argument("--time-budget", type=float, help="seconds of training at most")
+    ap.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
+    ap.add_argument("--dtype", choices=("float32", "float64"))
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--out", type=Path, default=Path("results"), help="folder for .h5, .xdmf/.vtu, .png (default results/)")
+    ap.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_problem(path: str | Path, args: argparse.Namespace) -> int:
+    import pinnfreq as pf
+
+    module = load_problem_file(path)
+    stem = Path(path).stem
+    settings = dict(getattr(module, "SETTINGS", {}))
+    for key in ("steps", "lbfgs_steps", "time_budget", "device", "dtype", "seed"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    settings.update(checkpoint=str(out / f"{stem}.ckpt.pt"), resume=args.resume, progress=not args.no_progress)
+    reference = module.reference() if callable(getattr(module, "reference", None)) else None
+    problem = module.problem()
+    start = time.perf_counter()
+    sol = pf.solve(problem, reference=reference, **settings)
+    seconds = time.perf_counter() - start
+    sol.save(out / f"{stem}.h5")
+    exported = sol.export(out / f"{stem}.{'xdmf' if sol.time else 'vtu'}")
+    sol.plot(out / f"{stem}.png")
+    steps = len(sol.history.get("step", []))
+    print(f"{'interrupted' if sol.interrupted else 'trained'}: {steps} steps in {seconds:.1f} s; "
+          f"wrote {out / (stem + '.h5')}, {exported}, {out / (stem + '.png')}")
+    for name, value in sol.parameters.items():
+        print(f"{name}={value:.6g}")
+    if reference is not None:
+        errors = sol.error()
+        for f, e in errors.items():
+            print(f"{f}: rel_l2={e['rel_l2']:.3e} max_abs={e['max_abs']:.3e}")
+        total = math.sqrt(sum(e["rel_l2"] ** 2 for e in errors.values()) / len(errors))
+        print(f"rel_l2={total:.6e}")
+    else:
+        print(f"loss={sol.history['loss'][-1]:.6e}")
+    return 130 if sol.interrupted else 0
+
+
+def run_script(path: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point of a bundled problem script: the options of ``pinnfreq solve``."""
+    ap = argparse.ArgumentParser(prog=Path(path).name, description=f"Solve {Path(path).stem} and write results.")
+    add_solve_options(ap)
+    return _guard(lambda: run_problem(path, ap.parse_args(argv)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="pinnfreq", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    p_solve = sub.add_parser("solve", help="solve a problem file and write .h5, .xdmf/.vtu and .png")
+    p_solve.add_argument("problem", type=Path, help="a problem file, e.g. problems/burgers1d.py")
+    add_solve_options(p_solve)
+    args = ap.parse_args(argv)
+    return _guard(lambda: run_problem(args.problem, args))
+
+
+def _guard(fn) -> int:
+    """User mistakes print one clear line instead of a traceback."""
+    try:
+        return fn()
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as err:
+        print(f"pinnfreq: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

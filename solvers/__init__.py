@@ -1,0 +1,1 @@
+"""Classical reference solvers (NumPy/SciPy). Each module is also a runnable script."""

@@ -1,0 +1,26 @@
+"""Shared test helpers: residuals of a problem's terms for an exact (analytic) field."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from pinnfreq.conditions import Context
+from pinnfreq.diff import FieldStore
+from pinnfreq.problem import Problem
+
+
+def exact_residuals(problem: Problem, term: str, fn: Callable[[torch.Tensor], torch.Tensor], n: int = 64,
+                    params: dict[str, float] | None = None) -> list[torch.Tensor]:
+    """Residuals of ``term`` at its sampled points when the fields are ``fn(points) -> (n, n_fields)``."""
+    pts, nrm = problem.sample(term, n, "sobol", 0)
+    p = torch.as_tensor(pts, dtype=torch.float64).requires_grad_(True)
+    store = FieldStore(p, fn(p), problem.coordinates, problem.fields, problem.spatial)
+    normals = None if nrm is None else torch.as_tensor(nrm, dtype=torch.float64)
+    parameters = {k: torch.tensor(v, dtype=torch.float64) for k, v in (params or {}).items()}
+    return [r.detach() for r in problem.residuals(term, Context(store, parameters, normals))]
+
+
+def max_abs(residuals: list[torch.Tensor]) -> float:
+    return max(float(r.abs().max()) for r in residuals)

@@ -1,0 +1,123 @@
+"""Resume gives the weights of an uninterrupted run; Ctrl-C leaves a checkpoint and a loadable solution;
+non-finite losses restore the last good state."""
+
+import math
+import os
+import signal
+
+import pytest
+import torch
+
+import pinnfreq as pf
+from pinnfreq.train.checkpoint import load_checkpoint
+
+LINE = pf.Interval(-1, 1)
+
+
+def _problem(state=None):
+    def poisson(u, x):
+        bad = math.nan if state and state["nan"] else 0.0
+        return -u.xx - math.pi**2 * torch.sin(math.pi * x) + bad
+
+    return pf.Problem(LINE, "u", poisson, [pf.Dirichlet(0.0, on=LINE.boundary)])
+
+
+def _run(problem=None, **kw):
+    kw.setdefault("steps", 30)
+    kw.setdefault("lbfgs_steps", 10)
+    return pf.solve(problem or _problem(), pf.MLP(1, 1, 12, 2), dtype="float64", seed=7, points=32,
+                    boundary_points=8, resample_every=7, lr=1e-2, progress=False, **kw)
+
+
+def _ctrl_c_at(step):
+    def cb(info):
+        if info.step == step:
+            os.kill(os.getpid(), signal.SIGINT)
+    return cb
+
+
+def _same_weights(a, b):
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("stop_at", [12, 33])  # during Adam (between resamplings), and during L-BFGS
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path, stop_at):
+    full = _run()
+    ckpt = tmp_path / "run.pt"
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        part = _run(checkpoint=str(ckpt), callbacks=[_ctrl_c_at(stop_at)])
+    assert part.interrupted and load_checkpoint(ckpt)["step"] == stop_at + 1
+    assert not _same_weights(part, full)
+    resumed = _run(checkpoint=str(ckpt), resume=True)
+    assert _same_weights(resumed, full)
+    assert resumed.history["loss"] == full.history["loss"]
+    assert any("resumed" in e for e in resumed.history["events"])
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_a_loadable_solution(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        sol = _run(checkpoint=str(ckpt), steps=1000, lbfgs_steps=0, callbacks=[_ctrl_c_at(4)])
+    assert sol.interrupted and len(sol.history["step"]) == 5
+    state = load_checkpoint(ckpt)
+    assert state["interrupted"] and state["step"] == 5
+    sol.save(tmp_path / "s.h5")
+    back = pf.Solution.load(tmp_path / "s.h5")
+    assert back.interrupted
+    x = torch.linspace(-1, 1, 9).numpy()
+    assert (back(x=x) == sol(x=x)).all()
+
+
+def test_checkpoints_are_written_every_n_steps(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    seen = []
+
+    def cb(info):
+        if ckpt.exists():
+            seen.append(load_checkpoint(ckpt)["step"])
+
+    _run(checkpoint=str(ckpt), checkpoint_every=10, steps=25, lbfgs_steps=0, callbacks=[cb])
+    assert sorted(set(seen)) == [10, 20]
+    assert load_checkpoint(ckpt)["step"] == 25
+
+
+def test_a_corrupt_checkpoint_is_refused(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable pinnfreq checkpoint"):
+        _run(checkpoint=str(ckpt), resume=True)
+
+
+def test_non_finite_loss_restores_the_last_good_state():
+    def poison(info):
+        if info.step == 30:
+            with torch.no_grad():
+                next(info.model.parameters()).fill_(math.nan)
+
+    with pytest.warns(RuntimeWarning, match="non-finite loss"):
+        sol = _run(steps=60, lbfgs_steps=0, callbacks=[poison])
+    events = [e for e in sol.history["events"] if "non-finite" in e]
+    assert len(events) == 1 and "restored the state of step 25" in events[0] and "learning rate halved" in events[0]
+    assert all(torch.isfinite(p).all() for p in sol.model.parameters())
+    assert all(math.isfinite(v) for v in sol.history["loss"])
+
+
+def test_persistent_non_finite_loss_stops_with_a_clear_error(tmp_path):
+    state = {"nan": False}
+
+    def switch(info):
+        if info.step == 5:
+            state["nan"] = True
+
+    with pytest.warns(RuntimeWarning), pytest.raises(FloatingPointError, match="training diverged"):
+        _run(_problem(state), steps=50, lbfgs_steps=0, callbacks=[switch])
+
+
+def test_non_finite_solutions_are_never_written(tmp_path):
+    sol = _run(steps=3, lbfgs_steps=0)
+    with torch.no_grad():
+        next(sol.model.parameters()).fill_(math.nan)
+    with pytest.raises(ValueError, match="not finite"):
+        sol.save(tmp_path / "s.h5")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,106 @@
+"""solve() on problems with exact solutions; options that change training."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import pinnfreq as pf
+
+LINE = pf.Interval(-1, 1)
+XS = np.linspace(-1, 1, 201)
+
+
+def _poisson():
+    return pf.Problem(LINE, "u", lambda u, x: -u.xx - math.pi**2 * torch.sin(math.pi * x),
+                      [pf.Dirichlet(0.0, on=LINE.boundary)])
+
+
+def test_poisson_1d_reaches_small_error_with_adam_then_lbfgs():
+    ref = pf.Reference({"u": np.sin(np.pi * XS)}, axes={"x": XS})
+    sol = pf.solve(_poisson(), pf.MLP(1, 1, 32, 3), steps=400, lbfgs_steps=100, lr=3e-3, points=128,
+                   dtype="float64", reference=ref, eval_every=100, progress=False)
+    err = sol.error()["u"]
+    assert err["rel_l2"] < 1e-3, err
+    assert sol.history["eval_step"][-1] == 500 and sol.history["rel_l2/u"][-1] == pytest.approx(err["rel_l2"])
+    assert sol.history["rel_l2/u"][0] > sol.history["rel_l2/u"][-1]
+    assert len(sol.history["term/pde0"]) == len(sol.history["term/dirichlet"]) == len(sol.history["step"])
+
+
+def test_inverse_problem_recovers_a_parameter():
+    xs = np.linspace(-1, 1, 25)
+    k_true = 2.0
+    prob = pf.Problem(LINE, "u", lambda u, x, k: -k * u.xx - math.pi**2 * torch.sin(math.pi * x),
+                      [pf.Dirichlet(0.0, on=LINE.boundary), pf.Data({"x": xs}, np.sin(np.pi * xs) / k_true)],
+                      parameters={"k": 1.0})
+    sol = pf.solve(prob, pf.MLP(1, 1, 24, 2), steps=500, lbfgs_steps=150, lr=5e-3, points=96, dtype="float64",
+                   progress=False)
+    assert sol.parameters["k"] == pytest.approx(k_true, rel=1e-2)
+    assert sol.history["param/k"][0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_heat_equation_with_initial_condition_in_float32():
+    space = pf.Interval(0, 1)
+    prob = pf.Problem(space * pf.Time(0, 0.5), "u", lambda u: u.t - 0.1 * u.xx,
+                      [pf.Initial(lambda x: torch.sin(math.pi * x)), pf.Dirichlet(0.0, on=space.boundary)])
+    x, t = np.meshgrid(np.linspace(0, 1, 21), np.linspace(0, 0.5, 11), indexing="ij")
+    ref = pf.Reference({"u": np.sin(np.pi * x) * np.exp(-0.1 * np.pi**2 * t)},
+                       axes={"x": x[:, 0], "t": t[0]})
+    sol = pf.solve(prob, pf.MLP(2, 1, 32, 3), steps=1500, lr=3e-3, points=256, reference=ref, progress=False)
+    assert next(sol.model.parameters()).dtype == torch.float32
+    assert sol.error()["u"]["rel_l2"] < 2e-2
+
+
+def test_same_seed_same_result_and_seed_matters():
+    run = lambda seed: pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=20, points=32, seed=seed, progress=False)  # noqa: E731
+    a, b, c = run(1), run(1), run(2)
+    assert a.history["loss"] == b.history["loss"] and a.history["loss"] != c.history["loss"]
+
+
+def test_keep_init_trains_the_given_weights():
+    net = pf.MLP(1, 1, 8, 2)
+    before = net.out.weight.detach().clone()
+    sol = pf.solve(_poisson(), net, steps=2, points=16, init="keep", progress=False)
+    assert sol.model.network is net and not torch.equal(before, net.out.weight)
+
+
+def test_time_budget_and_callback_stop():
+    start = time.perf_counter()
+    sol = pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=10**7, points=32, time_budget=1.0, progress=False)
+    assert time.perf_counter() - start < 6
+    assert any("time budget" in e for e in sol.history["events"])
+    sol = pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=100, points=32, progress=False,
+                   callbacks=[lambda info: info.step == 4])
+    assert sol.history["step"] == [0, 1, 2, 3, 4]
+
+
+def test_learning_rate_schedules_and_resampling():
+    sol = pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=20, points=32, lr=1e-2, schedule="cosine", progress=False)
+    lrs = sol.history["lr"]
+    assert lrs[0] == pytest.approx(1e-2) and lrs[-1] < 1e-3 and all(a >= b for a, b in zip(lrs, lrs[1:]))
+    seen = []
+    pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=6, points=8, resample_every=3, progress=False,
+             callbacks=[lambda info: seen.append(info.trainer.batches["pde0"].points.clone())])
+    assert torch.equal(seen[0], seen[2]) and not torch.equal(seen[2], seen[3])
+
+
+def test_gradnorm_weights_balance_terms():
+    sol = pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=30, points=32, adaptive_weights="gradnorm",
+                   adapt_every=10, weights={"dirichlet": 2.0}, progress=False)
+    w_pde, w_bc = sol.history["weight/pde0"], sol.history["weight/dirichlet"]
+    assert w_pde[0] != 1.0 or w_bc[0] != 2.0
+    assert all(math.isfinite(v) and v > 0 for v in w_pde + w_bc)
+
+
+def test_two_dimensional_problem_on_a_disk_with_two_fields():
+    disk = pf.Disk([0, 0], 1)
+    prob = pf.Problem(disk, ("u", "v"), {"laplace": lambda u: pf.laplacian(u), "couple": lambda u, v: v - 2 * u},
+                      [pf.Dirichlet(lambda x, y: x * y, on=disk.boundary, field="u")])
+    sol = pf.solve(prob, pf.MLP(2, 2, 24, 2), steps=600, lr=5e-3, points=256, boundary_points=128, progress=False)
+    g = np.linspace(-0.6, 0.6, 7)
+    out = sol(x=g[:, None], y=g[None, :])
+    assert set(out) == {"u", "v"} and out["u"].shape == (7, 7)
+    assert np.abs(out["u"] - g[:, None] * g[None, :]).max() < 0.05  # u = xy is harmonic
+    assert np.abs(out["v"] - 2 * out["u"]).max() < 0.05
