@@ -16,5 +16,5 @@ from . import cli  # noqa: E402
 __all__ = [
     "Ball", "Box", "Data", "Dirichlet", "Disk", "Field", "Initial", "Interval", "MLP", "Neumann", "Periodic",
     "Polygon", "Problem", "Rectangle", "Reference", "Robin", "Solution", "Time", "TrainConfig", "d", "div",
-    "grad", "laplacian", "solve", "__version__",
+    "cli", "grad", "laplacian", "solve", "__version__",
 ]

@@ -57,6 +57,7 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     settings.update(checkpoint=str(out / f"{stem}.ckpt.pt"), resume=args.resume, progress=not args.no_progress)
     reference = module.reference() if callable(getattr(module, "reference", None)) else None
     problem = module.problem()
+    print(f"solving {problem.name}: terms {', '.join(problem.terms)}; results in {out}/", flush=True)
     start = time.perf_counter()
     sol = pf.solve(problem, reference=reference, **settings)
     seconds = time.perf_counter() - start

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .calling import call, check_names, describe
 from .diff import FieldStore
-from .geometry import Region, Slice, sample_region, time_factor
+from .geometry import Region, sample_region, time_factor
 from .geometry.sampling import sub_seed
 
 if TYPE_CHECKING:
@@ -116,8 +116,9 @@ class _OnRegion(Condition):
         if self.where is None:
             return sample_region(problem.domain, self.on, n, method, seed)
         pts, nrm, total, factor = [], [], 0, 2
-        for attempt in range(12):
-            p, q = sample_region(problem.domain, self.on, (n - total) * factor + 16, method, sub_seed(seed, attempt))
+        for attempt in range(8):  # up to ~10^5 candidates per point wanted: a piece of 1e-5 of the region
+            p, q = sample_region(problem.domain, self.on, min((n - total) * factor + 16, 2_000_000), method,
+                                 sub_seed(seed, attempt))
             coords = {c: p[:, i] for i, c in enumerate(problem.coordinates)}
             keep = np.broadcast_to(np.asarray(call(self.where, coords), dtype=bool), (len(p),))
             pts.append(p[keep])
@@ -143,10 +144,8 @@ class _OnRegion(Condition):
                    for i, c in enumerate(ctx.store.coordinates) if c in ctx.store.spatial)
 
 
-class Dirichlet(_OnRegion):
-    """``u = value`` on a region."""
-
-    default_name = "dirichlet"
+class _ValueOnRegion(_OnRegion):
+    """A condition ``something(u) = value`` on a region."""
 
     def __init__(self, value: Value, on: Region, field: str | None = None, where: Callable | None = None,
                  name: str | None = None):
@@ -156,24 +155,21 @@ class Dirichlet(_OnRegion):
     def bind(self, problem: "Problem") -> None:
         super().bind(problem)
         self._check_value(self.value, problem)
+
+
+class Dirichlet(_ValueOnRegion):
+    """``u = value`` on a region."""
+
+    default_name = "dirichlet"
 
     def residuals(self, ctx: Context) -> list[Tensor]:
         return [ctx.store.field(self.field).value - self._value(self.value, ctx)]
 
 
-class Neumann(_OnRegion):
+class Neumann(_ValueOnRegion):
     """``du/dn = value`` on a region (``n`` the geometry's outward normal)."""
 
     default_name = "neumann"
-
-    def __init__(self, value: Value, on: Region, field: str | None = None, where: Callable | None = None,
-                 name: str | None = None):
-        super().__init__(on, field, where, name)
-        self.value = value
-
-    def bind(self, problem: "Problem") -> None:
-        super().bind(problem)
-        self._check_value(self.value, problem)
 
     def residuals(self, ctx: Context) -> list[Tensor]:
         return [self._normal_derivative(ctx) - self._value(self.value, ctx)]
@@ -318,4 +314,4 @@ class Data(Condition):
                 for f, v in self._values.items()]
 
 
-__all__ = ["Condition", "Context", "Data", "Dirichlet", "Initial", "Neumann", "Periodic", "Robin", "Slice"]
+__all__ = ["Condition", "Context", "Data", "Dirichlet", "Initial", "Neumann", "Periodic", "Robin"]

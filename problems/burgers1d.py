@@ -17,7 +17,7 @@ NU = 0.01 / math.pi
 
 SETTINGS = dict(
     model=pf.MLP(2, 1, hidden_channels=20, n_layers=8),
-    steps=2000, lbfgs_steps=4000, lr=1e-3,
+    steps=2000, lbfgs_steps=2000, lr=1e-3,
     points={"burgers": 8000, "initial": 256, "dirichlet": 256},
     dtype="float64", eval_every=250,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Boundary, Geometry, Region, Slice, check_names
+from .base import Boundary, Geometry, Region, check_names
 from .sampling import sub_seed, unit_cube
 
 
