@@ -1,0 +1,130 @@
+"""The cross-attention residual network over a multi-scale Fourier feature bank (seed 000).
+
+    H(x)      = reshape(phi(x)) in R^{N_tok x d_q}                  (grouping by reshape)
+    Q^(0)     = act(W^(0) phi(x) + b^(0))
+    Q~^(l)    = Q^(l) + softmax(Q^(l) W_Q (H W_K)^T / sqrt(d_q) + M^(l)) H W_V
+    Q^(l+1)   = act(W^(l+1) Q~^(l) + b^(l+1)),   l = 0..L-1
+    u         = W_out Q^(L) + b_out
+
+No token is ever projected: the scores are (Q W_Q W_K^T) . H_t and the output is
+(sum_t a_t H_t) W_V, which is the same algebra with (n, d_q) products instead of (n, N_tok, d_q) ones.
+
+Options that depart from the seed, each off by default:
+``n_heads > 1`` (the paper's multi-head attention, scores scaled by sqrt(d_q / n_heads));
+``update="residual"`` (the paper's Q^(l+1) = Q~ + act(W Q~ + b));
+``first_query="input"`` ("NN-CA": Q^(0) from the raw coordinates instead of phi(x));
+``low_frequency=w`` (u = u_h + alpha u_l with a small tanh MLP u_l of width w and learnable alpha:
+PINN losses weight mode k by k^2 or k^4, so low modes are the slow ones there);
+``variant="paper"`` in the feature bank (scales 0..K, sqrt(1/M)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .features import FourierFeatureBank
+from .mlp import MLP
+from .registry import activation as make_activation
+from .registry import register
+
+
+@register
+class CrossAttentionNet(nn.Module):
+    """(n, in_channels) -> (n, out_channels).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    hidden_channels : int
+        Token width and query width d_q (paper: 64). ``n_base * n_scales`` must be a multiple of it.
+    n_layers : int
+        Cross-attention blocks L (paper: 4).
+    n_base, n_scales, sigma, beta_init, variant
+        The feature bank (see :class:`FourierFeatureBank`).
+    n_heads : int
+        Attention heads; must divide hidden_channels.
+    activation : str
+    update : {"seed", "residual"}
+    first_query : {"features", "input"}
+    low_frequency : int or None
+        Width of the low-frequency MLP of the composite output (None: off).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, n_layers: int = 4,
+                 n_base: int = 128, n_scales: int = 4, sigma: float = 1.0, beta_init: float = 0.1,
+                 variant: str = "seed", n_heads: int = 1, activation: str = "tanh", update: str = "seed",
+                 first_query: str = "features", low_frequency: int | None = None):
+        super().__init__()
+        self.config = dict(in_channels=in_channels, out_channels=out_channels, hidden_channels=hidden_channels,
+                           n_layers=n_layers, n_base=n_base, n_scales=n_scales, sigma=sigma, beta_init=beta_init,
+                           variant=variant, n_heads=n_heads, activation=activation, update=update,
+                           first_query=first_query, low_frequency=low_frequency)
+        if update not in ("seed", "residual") or first_query not in ("features", "input"):
+            raise ValueError(f"update must be 'seed' or 'residual' and first_query 'features' or 'input'; "
+                             f"got {update!r}, {first_query!r}")
+        d = hidden_channels
+        if n_heads < 1 or d % n_heads:
+            raise ValueError(f"n_heads={n_heads} must divide hidden_channels={d}")
+        self.bank = FourierFeatureBank(in_channels, n_base, n_scales, sigma, beta_init, variant)
+        m = self.bank.n_features
+        if m % d:
+            raise ValueError(f"the feature bank has M = {m} features (n_base={n_base} x {m // n_base} scales), "
+                             f"not a multiple of the token width hidden_channels={d}; pick them so that d_q divides M")
+        self.n_tokens, self.n_heads, self.update, self.first_query = m // d, n_heads, update, first_query
+        self.act = make_activation(activation)
+        self.first = nn.Linear(m if first_query == "features" else in_channels, d)
+        self.w_q = nn.Parameter(torch.empty(n_layers, d, d))
+        self.w_k = nn.Parameter(torch.empty(n_layers, d, d))
+        self.w_v = nn.Parameter(torch.empty(n_layers, d, d))
+        for w in (self.w_q, self.w_k, self.w_v):
+            for layer in w:
+                nn.init.xavier_normal_(layer)
+        self.layers = nn.ModuleList(nn.Linear(d, d) for _ in range(n_layers))
+        self.readout = nn.Linear(d, out_channels)
+        for lin in [self.first, *self.layers, self.readout]:
+            nn.init.xavier_normal_(lin.weight)
+            nn.init.zeros_(lin.bias)
+        self.low = MLP(in_channels, out_channels, low_frequency, 2) if low_frequency else None
+        self.alpha = nn.Parameter(torch.tensor(1.0)) if low_frequency else None
+        # an additive logit bias per layer and token (AFE's mask); zeros change nothing
+        self.register_buffer("logit_bias", torch.zeros(n_layers, self.n_tokens))
+
+    def tokens(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """phi(x) (n, M) and its tokens H (n, N_tok, d_q)."""
+        phi = self.bank(x)
+        return phi, phi.view(x.shape[0], self.n_tokens, -1)
+
+    def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """Fields (n, out_channels); with ``return_attention``, also the weights (n, L, heads, N_tok)."""
+        phi, h = self.tokens(x)
+        q = self.act(self.first(phi if self.first_query == "features" else x))
+        weights = []
+        for l, layer in enumerate(self.layers):
+            ca, a = self._attend(q, h, l)
+            weights.append(a)
+            q_tilde = q + ca
+            q = q_tilde + self.act(layer(q_tilde)) if self.update == "residual" else self.act(layer(q_tilde))
+        u = self.readout(q)
+        if self.low is not None:
+            u = u + self.alpha * self.low(x)
+        return (u, torch.stack(weights, dim=1)) if return_attention else u
+
+    def _attend(self, q: Tensor, h: Tensor, l: int) -> tuple[Tensor, Tensor]:
+        n, d = q.shape
+        heads, dh = self.n_heads, d // self.n_heads
+        if heads == 1:
+            s = (q @ self.w_q[l]) @ self.w_k[l].T  # (n, d): scores_t = s . H_t
+            scores = (s.unsqueeze(1) * h).sum(-1) / math.sqrt(dh) + self.logit_bias[l]
+            a = torch.softmax(scores, dim=-1)  # (n, T)
+            ca = (a.unsqueeze(-1) * h).sum(1) @ self.w_v[l]
+            return ca, a.unsqueeze(1)
+        qh = (q @ self.w_q[l]).view(n, heads, dh)
+        s = torch.einsum("nhc,ehc->nhe", qh, self.w_k[l].view(d, heads, dh))  # (n, heads, d)
+        scores = torch.einsum("nhe,nte->nht", s, h) / math.sqrt(dh) + self.logit_bias[l]
+        a = torch.softmax(scores, dim=-1)
+        mixed = torch.einsum("nht,nte->nhe", a, h)  # (n, heads, d)
+        ca = torch.einsum("nhe,ehc->nhc", mixed, self.w_v[l].view(d, heads, dh)).reshape(n, d)
+        return ca, a
