@@ -35,8 +35,10 @@ def plot_solution(sol: "Solution", path: str | os.PathLike) -> Path:
         else:
             # two leading axes; higher dimensions show the mid slice of the rest
             v2 = v[(slice(None), slice(None)) + tuple(s // 2 for s in v.shape[2:])]
-            im = a.pcolormesh(axes[names[1]], axes[names[0]], v2, shading="auto",
-                              cmap="RdBu_r" if "error" in title else "viridis")
+            err = "error" in title
+            lim = float(np.nanmax(np.abs(v2))) if err else None  # errors: white is zero
+            im = a.pcolormesh(axes[names[1]], axes[names[0]], v2, shading="auto", cmap="RdBu_r" if err else "viridis",
+                              vmin=-lim if err else None, vmax=lim)
             a.set_xlabel(names[1])
             a.set_ylabel(names[0])
             fig.colorbar(im, ax=a)
