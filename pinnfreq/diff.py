@@ -9,10 +9,13 @@ a forward-mode/Taylor engine replaces without any change to problem definitions.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from .jet import Jet
 
 
 class FieldStore:
@@ -39,6 +42,21 @@ class FieldStore:
         zero = (0,) * len(self.coordinates)
         self._cache: dict[tuple[int, tuple[int, ...]], Tensor] = {(i, zero): values[:, i] for i in range(len(self.fields))}
         self.backward_passes = 0  # for tests of reuse
+        self.requested: set[tuple[int, ...]] = set()  # derivative multi-indices asked for (engine probing)
+
+    @classmethod
+    def from_jet(cls, points: Tensor, jet: "Jet", coordinates: Sequence[str], fields: Sequence[str],
+                 spatial: Sequence[str] | None = None) -> "FieldStore":
+        """A store pre-filled from Taylor mode: values, all first derivatives, the jet's second-order
+        pairs. Anything else is still computed on demand by autograd from these entries."""
+        store = cls(points, jet.v, coordinates, fields, spatial)
+        d = len(store.coordinates)
+        for f in range(len(store.fields)):
+            for i in range(d):
+                store._cache[(f, _raise((0,) * d, i))] = jet.g[i][:, f]
+            for k, (i, j) in enumerate(jet.pairs):
+                store._cache[(f, _raise(_raise((0,) * d, i), j))] = jet.h[k][:, f]
+        return store
 
     def field(self, name: str) -> "Field":
         if name not in self.fields:
@@ -64,6 +82,7 @@ class FieldStore:
 
     def get(self, field: int, orders: tuple[int, ...]) -> Tensor:
         """The derivative of ``field`` with multi-index ``orders``, shape (n,)."""
+        self.requested.add(orders)
         key = (field, orders)
         if key not in self._cache:
             parents = [j for j, k in enumerate(orders) if k > 0]

@@ -7,6 +7,8 @@ from typing import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from .jet import Jet
+
 
 class PINNModel(nn.Module):
     """Maps physical points to field values, and holds the problem's unknown parameters.
@@ -36,3 +38,11 @@ class PINNModel(nn.Module):
     def forward(self, points: Tensor) -> Tensor:
         """(n, d) physical points -> (n, n_fields)."""
         return self.network(self.normalise(points))
+
+    def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, int]]) -> Jet:
+        """Values, first derivatives and the second derivatives ``pairs`` with respect to the physical
+        coordinates, in Taylor mode (the network must implement ``forward_jet``)."""
+        if not hasattr(self.network, "forward_jet"):
+            raise NotImplementedError(f"{type(self.network).__name__} has no Taylor-mode forward_jet")
+        scale = 2 / (self.upper - self.lower)
+        return self.network.forward_jet(Jet.input(points, pairs).scale(scale).shift(-self.lower * scale - 1))

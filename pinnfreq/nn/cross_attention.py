@@ -25,6 +25,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ..jet import Jet
+from ..jet import activation as jet_activation
 from .features import FourierFeatureBank
 from .mlp import MLP
 from .registry import activation as make_activation
@@ -111,6 +113,22 @@ class CrossAttentionNet(nn.Module):
         if self.low is not None:
             u = u + self.alpha * self.low(x)
         return (u, torch.stack(weights, dim=1)) if return_attention else u
+
+    def forward_jet(self, x: Jet) -> Jet:
+        """The same network in Taylor mode (single head, no composite output)."""
+        if self.n_heads != 1 or self.low is not None:
+            raise NotImplementedError("the Taylor engine covers single-head CrossAttentionNet without low_frequency")
+        act = jet_activation(self.config["activation"])
+        phi = self.bank.forward_jet(x)
+        h = phi.reshape(x.v.shape[0], self.n_tokens, -1)
+        q = act((phi if self.first_query == "features" else x).linear(self.first))
+        scale = 1 / math.sqrt(q.v.shape[1])
+        for l, layer in enumerate(self.layers):
+            s = (q @ self.w_q[l]) @ self.w_k[l].T
+            a = (s.unsqueeze(1) * h).sum(-1).scale(scale).shift(self.logit_bias[l]).softmax(-1)
+            q_tilde = q + (a.unsqueeze(-1) * h).sum(1) @ self.w_v[l]
+            q = q_tilde + act(q_tilde.linear(layer)) if self.update == "residual" else act(q_tilde.linear(layer))
+        return q.linear(self.readout)
 
     def _attend(self, q: Tensor, h: Tensor, l: int) -> tuple[Tensor, Tensor]:
         n, d = q.shape

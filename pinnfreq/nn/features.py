@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..jet import Jet
+
 
 class FourierFeatureBank(nn.Module):
     """phi: (n, in_channels) -> (n, n_features), ``n_features = n_base * n_scales``.
@@ -70,3 +72,6 @@ class FourierFeatureBank(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.norm * self.amplitudes() * torch.cos(x @ self.omega.T + self.phase)
+
+    def forward_jet(self, x: Jet) -> Jet:
+        return (x @ self.omega.T).shift(self.phase).cos().scale(self.norm * self.amplitudes())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..jet import Jet
+from ..jet import activation as jet_activation
 from .registry import activation as make_activation, register
 
 
@@ -43,4 +45,10 @@ class MLP(nn.Module):
         for layer in self.hidden:
             x = self.act(layer(x))
         return self.out(x)
+
+    def forward_jet(self, x: Jet) -> Jet:
+        act = jet_activation(self.config["activation"])
+        for layer in self.hidden:
+            x = act(x.linear(layer))
+        return x.linear(self.out)
 

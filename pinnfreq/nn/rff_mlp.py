@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..jet import Jet
 from .features import FourierFeatureBank
 from .mlp import MLP
 from .registry import register
@@ -28,3 +29,6 @@ class RFFMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(self.bank(x))
+
+    def forward_jet(self, x: Jet) -> Jet:
+        return self.mlp.forward_jet(self.bank.forward_jet(x))

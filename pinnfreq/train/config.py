@@ -26,6 +26,8 @@ class TrainConfig:
     weights : loss weight per term (default 1).  adaptive_weights : "gradnorm" balances terms by their
         gradient norms every ``adapt_every`` steps (Wang et al. 2023), None keeps the weights fixed.
     grad_clip : clip the gradient norm (None: no clipping).
+    engine : "autograd" (nested reverse mode, the reference) or "taylor" (one Taylor-mode forward pass
+        carrying the derivatives each residual reads; see ``pinnfreq.train.losses.Engine``).
     device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...  dtype : "float32" or "float64".
     seed : fixes the network initialisation and every point set.
     init : "seed" rebuilds a pinnfreq model from its configuration under ``seed``; "keep" trains it as given.
@@ -49,6 +51,7 @@ class TrainConfig:
     adaptive_weights: str | None = None
     adapt_every: int = 100
     grad_clip: float | None = None
+    engine: str = "autograd"
     device: str = "auto"
     dtype: str = "float32"
     seed: int = 0
@@ -74,6 +77,7 @@ class TrainConfig:
         need(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         need(self.sampler in METHODS, f"sampler must be one of {METHODS}, got {self.sampler!r}")
         need(self.dtype in DTYPES, f"dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}")
+        need(self.engine in ("autograd", "taylor"), f"engine must be 'autograd' or 'taylor', got {self.engine!r}")
         need(self.init in ("seed", "keep"), f"init must be 'seed' or 'keep', got {self.init!r}")
         need(self.adaptive_weights in (None, "gradnorm"), f"adaptive_weights must be None or 'gradnorm', got {self.adaptive_weights!r}")
         need(self.time_budget is None or self.time_budget > 0, f"time_budget must be positive seconds, got {self.time_budget!r}")

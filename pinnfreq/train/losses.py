@@ -47,18 +47,59 @@ def sample_batches(problem: Problem, config: TrainConfig, round_: int, device: t
     return out
 
 
-def term_losses(problem: Problem, model: PINNModel, batches: dict[str, Batch]) -> dict[str, Tensor]:
+class Engine:
+    """How derivatives are computed, per loss term.
+
+    ``"autograd"``: nested reverse mode (the reference). ``"taylor"``: the first evaluation of a term
+    runs on autograd and records which derivatives its residual reads; from then on one Taylor-mode
+    forward pass carries the values, all first derivatives and exactly the second-order pairs it read
+    (terms that read third-order derivatives, or networks without ``forward_jet``, stay on autograd).
+    """
+
+    def __init__(self, kind: str = "autograd"):
+        self.kind = kind
+        self.pairs: dict[str, list[tuple[int, int]] | None] = {}  # term -> pairs, or None: autograd
+
+    def learn(self, term: str, requested: set[tuple[int, ...]], model: PINNModel) -> None:
+        if self.kind != "taylor" or term in self.pairs:
+            return
+        if any(sum(o) > 2 for o in requested) or not hasattr(model.network, "forward_jet"):
+            self.pairs[term] = None
+            return
+        pairs = set()
+        for orders in requested:
+            if sum(orders) == 2:
+                idx = [i for i, k in enumerate(orders) for _ in range(k)]
+                pairs.add((idx[0], idx[1]))
+        self.pairs[term] = sorted(pairs)
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "pairs": {t: (None if p is None else [list(q) for q in p]) for t, p in self.pairs.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pairs = {t: (None if p is None else [tuple(q) for q in p]) for t, p in state.get("pairs", {}).items()}
+
+
+def term_losses(problem: Problem, model: PINNModel, batches: dict[str, Batch],
+                engine: Engine | None = None) -> dict[str, Tensor]:
     """Mean squared residual of every term (a term with several residuals sums their means)."""
     losses = {}
     for term, batch in batches.items():
-        ctx = context(problem, model, batch)
+        pairs = engine.pairs.get(term) if engine is not None else None
+        ctx = context(problem, model, batch, pairs)
         losses[term] = sum(torch.mean(r**2) for r in problem.residuals(term, ctx))
+        if engine is not None:
+            engine.learn(term, ctx.store.requested, model)
     return losses
 
 
-def context(problem: Problem, model: PINNModel, batch: Batch) -> Context:
+def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[int, int]] | None = None) -> Context:
     points = batch.points.detach().requires_grad_(True)
-    store = FieldStore(points, model(points), problem.coordinates, problem.fields, problem.spatial)
+    if pairs is None:
+        store = FieldStore(points, model(points), problem.coordinates, problem.fields, problem.spatial)
+    else:
+        store = FieldStore.from_jet(points, model.forward_jet(points, pairs), problem.coordinates, problem.fields,
+                                    problem.spatial)
     return Context(store, dict(model.unknowns.items()), batch.normals)
 
 

@@ -25,7 +25,7 @@ from ..problem import Problem
 from ..reference import Reference
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .losses import check_problem, sample_batches, term_losses
+from .losses import Engine, check_problem, sample_batches, term_losses
 
 SNAPSHOT_EVERY = 25  # steps between in-memory copies of the last good state
 MAX_RECOVERIES = 5  # consecutive non-finite losses before giving up
@@ -61,6 +61,7 @@ class Trainer:
         self.step, self.lr_scale, self.elapsed = 0, 1.0, 0.0
         self.history: dict[str, list] = {"events": []}
         self.interrupted = False
+        self.engine = Engine(config.engine)
         self._round: int | None = None
         self.batches = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -145,6 +146,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "optimizer_kind": type(self.optimizer).__name__, "adaptive": dict(self.adaptive),
             "history": self.history, "interrupted": self.interrupted, "config": self.config.to_dict(),
+            "engine": self.engine.state_dict(),
         })
 
     # -- steps -------------------------------------------------------------------------------------
@@ -157,7 +159,7 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
-        losses = term_losses(self.problem, self.model, self.batches)
+        losses = term_losses(self.problem, self.model, self.batches, self.engine)
         if self.config.adaptive_weights and self.step % self.config.adapt_every == 0:
             self._adapt_weights(losses)
         total = self._total(losses)
@@ -180,7 +182,7 @@ class Trainer:
 
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad(set_to_none=True)
-            losses = term_losses(self.problem, self.model, self.batches)
+            losses = term_losses(self.problem, self.model, self.batches, self.engine)
             total = self._total(losses)
             seen.setdefault("first", losses)
             if torch.isfinite(total):
@@ -304,6 +306,7 @@ class Trainer:
         self.step, self.lr_scale, self.elapsed = int(state["step"]), float(state["lr_scale"]), float(state["elapsed"])
         self.history = state["history"]
         self.adaptive.update(state.get("adaptive", {}))
+        self.engine.load_state_dict(state.get("engine", {}))
         self._make_optimizer()
         if type(self.optimizer).__name__ == state["optimizer_kind"]:
             self.optimizer.load_state_dict(state["optimizer"])

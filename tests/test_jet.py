@@ -1,0 +1,122 @@
+"""Taylor-mode jets against nested autograd (the reference), to float64 round-off."""
+
+import pytest
+import torch
+
+from pinnfreq.jet import Jet
+from pinnfreq.nn import MLP, RFFMLP, CrossAttentionNet
+
+PAIRS = [(0, 0), (1, 1), (0, 1)]
+
+
+def _autograd(fn, x):
+    x = x.detach().requires_grad_(True)
+    u = fn(x)
+    (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    second = {(i, j): torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)[0][:, j] for i, j in PAIRS}
+    return u.detach(), g.detach(), second
+
+
+def _check(fn, jet_fn, x):
+    u, g, second = _autograd(fn, x)
+    j = jet_fn(Jet.input(x, PAIRS))
+    assert torch.allclose(j.v, u, atol=1e-12)
+    assert torch.allclose(j.g.permute(1, 0), g, atol=1e-12)
+    for k, pair in enumerate(PAIRS):
+        assert torch.allclose(j.h[k], second[pair], atol=1e-11), pair
+
+
+def _x(n=40):
+    torch.manual_seed(0)
+    return (torch.rand(n, 2, dtype=torch.float64) * 2 - 1)
+
+
+def test_elementary_rules():
+    x = _x()
+    _check(lambda p: torch.tanh(3 * p[:, 0] - p[:, 1]), lambda j: (j @ torch.tensor([3.0, -1.0], dtype=torch.float64)).tanh(), x)
+    _check(lambda p: torch.sin(p[:, 0]) * torch.cos(2 * p[:, 1]),
+           lambda j: j.column(0).sin() * j.column(1).scale(2.0).cos(), x)
+
+
+def test_softmax_rule():
+    w = torch.randn(2, 5, dtype=torch.float64)
+    x = _x()
+    for k in range(5):
+        _check(lambda p, k=k: torch.softmax(torch.sin(p @ w), -1)[:, k],
+               lambda j, k=k: (j @ w).sin().softmax(-1).column(k), x)
+
+
+@pytest.mark.parametrize("net", [
+    lambda: MLP(2, 1, 16, 3),
+    lambda: MLP(2, 1, 16, 2, activation="sin"),
+    lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=3, n_base=16, n_scales=2),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, update="residual"),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, first_query="input"),
+])
+def test_networks_in_taylor_mode_match_autograd(net):
+    torch.manual_seed(1)
+    model = net().double()
+    if hasattr(model, "logit_bias"):
+        with torch.no_grad():
+            model.logit_bias.normal_()
+    _check(lambda p: model(p)[:, 0], lambda j: model.forward_jet(j).column(0), _x())
+
+
+def test_parameter_gradients_through_jets_match():
+    torch.manual_seed(2)
+    model = CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2).double()
+    x = _x()
+    _, _, second = _autograd(lambda p: model(p)[:, 0], x)
+    p = x.detach().requires_grad_(True)
+    u = model(p)[:, 0]
+    (g,) = torch.autograd.grad(u.sum(), p, create_graph=True)
+    lap_ref = sum(torch.autograd.grad(g[:, i].sum(), p, create_graph=True)[0][:, i] for i in range(2))
+    j = model.forward_jet(Jet.input(x, [(0, 0), (1, 1)]))
+    lap_jet = j.h[..., 0].sum(0)
+    params = list(model.parameters())
+    ref = torch.autograd.grad((lap_ref**2).mean(), params, allow_unused=True)
+    got = torch.autograd.grad((lap_jet**2).mean(), params, allow_unused=True)
+    for a, b in zip(ref, got):
+        assert (a is None and b is None) or torch.allclose(a, b, atol=1e-12)
+
+
+def test_unsupported_activation_is_named():
+    with pytest.raises(NotImplementedError, match="gelu"):
+        MLP(2, 1, 4, 1, activation="gelu").double().forward_jet(Jet.input(_x(), PAIRS))
+
+
+def test_taylor_engine_trains_like_autograd():
+    """Same problem, same seed: the two engines take the same steps up to round-off."""
+    import math
+
+    import pinnfreq as pf
+
+    space = pf.Interval(-1, 1)
+    prob = pf.Problem(space * pf.Time(0, 1), "u", lambda u: u.t + u * u.x - 0.05 * u.xx,
+                      [pf.Initial(lambda x: -torch.sin(math.pi * x)), pf.Dirichlet(0.0, on=space.boundary)])
+    runs = {e: pf.solve(prob, CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2),
+                        steps=15, points=64, boundary_points=16, dtype="float64", engine=e, progress=False)
+            for e in ("autograd", "taylor")}
+    a, t = runs["autograd"].history["loss"], runs["taylor"].history["loss"]
+    assert a[0] == t[0] and a != t[:1] * len(a)
+    assert max(abs(x - y) / x for x, y in zip(a, t)) < 1e-10
+
+
+def test_taylor_engine_falls_back_for_third_derivatives():
+    import pinnfreq as pf
+    from pinnfreq.train.losses import Engine, sample_batches, term_losses
+    from pinnfreq.train.config import TrainConfig
+    from pinnfreq.model import PINNModel
+
+    line = pf.Interval(0, 1)
+    prob = pf.Problem(line, "u", {"kdv": lambda u: u.xxx + u.x, "poisson": lambda u: u.xx},
+                      [pf.Dirichlet(0.0, on=line.boundary)])
+    model = PINNModel(MLP(1, 1, 8, 2).double(), [0.0], [1.0])
+    batches = sample_batches(prob, TrainConfig(points=16, boundary_points=4), 0, torch.device("cpu"), torch.float64)
+    engine = Engine("taylor")
+    first = term_losses(prob, model, batches, engine)
+    assert engine.pairs == {"kdv": None, "poisson": [(0, 0)], "dirichlet": []}
+    second = term_losses(prob, model, batches, engine)
+    for k in first:
+        assert torch.allclose(first[k], second[k], rtol=1e-12, atol=0)
