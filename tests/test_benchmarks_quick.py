@@ -1,0 +1,34 @@
+"""Each benchmark script runs in its quick mode and prints its table (numbers are not checked here:
+benchmarks measure, tests check properties)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> str:
+    res = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_step_cost_quick():
+    out = _run("benchmarks/step_cost.py", "--quick")
+    assert "| cpu | 2 | taylor |" in out
+    assert re.fullmatch(r"ca_over_rff_mlp=\d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_pinn_accuracy_quick():
+    out = _run("benchmarks/pinn_accuracy.py", "--quick", "--problems", "burgers1d")
+    assert re.search(r"\| burgers1d \| MLP.* \| 10 \| 5 \| \d+ \| \d\.\d\de[+-]\d\d \|", out), out
+
+
+def test_spectral_bias_quick(tmp_path):
+    out = _run("benchmarks/spectral_bias.py", "--quick", "--cases", "regression", "poisson2d",
+               "--models", "MLP", "CA", "--points", "64", "--out", str(tmp_path))
+    assert "| poisson2d | CA |" in out and "k>=16" in out
+    assert (tmp_path / "spectral_bias.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "spectral_bias.md").read_text().count("\n| ") == 5
