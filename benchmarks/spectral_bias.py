@@ -62,8 +62,8 @@ def case(name: str):
     raise ValueError(name)
 
 
-def models(d: int, sigma: float) -> dict[str, torch.nn.Module]:
-    bank = dict(hidden_channels=64, n_layers=4, n_base=128, n_scales=4, sigma=sigma)
+def models(d: int, sigma: float, beta_init: float = 0.1) -> dict[str, torch.nn.Module]:
+    bank = dict(hidden_channels=64, n_layers=4, n_base=128, n_scales=4, sigma=sigma, beta_init=beta_init)
     return {"MLP": MLP(d, 1, 64, 4), "RFF-MLP": RFFMLP(d, 1, **bank),
             "MSFF": MultiScaleFourierNet(d, 1, 64, 4, sigmas=(1.0, 10.0), n_features=128),
             "CA": CrossAttentionNet(d, 1, **bank),
@@ -84,14 +84,15 @@ def spectral_errors(pred: np.ndarray, exact: np.ndarray, measure: dict) -> dict[
     return out
 
 
-def run_case(name: str, steps: int, every: int, device: str, only: list[str] | None, points: int | None) -> list[dict]:
+def run_case(name: str, steps: int, every: int, device: str, only: list[str] | None, points: int | None,
+             beta_init: float = 0.1) -> list[dict]:
     prob, exact_fn, axes, measure, sigma = case(name)
     d = len(axes)
     mesh = np.meshgrid(*axes.values(), indexing="ij")
     exact = exact_fn(*(torch.as_tensor(m) for m in mesh)).numpy()
     points = {"fit": 1024, "poisson": points or (1024 if d == 1 else 4096), "dirichlet": 2 if d == 1 else 1024}
     rows = []
-    for label, net in models(d, sigma).items():
+    for label, net in models(d, sigma, beta_init).items():
         if only and label not in only:
             continue
         curve = {"step": [], **{k: [] for k in measure}}
@@ -159,17 +160,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--models", nargs="*", help="a subset of MLP, RFF-MLP, MSFF, CA, CA+low")
     ap.add_argument("--points", type=int, help="interior points of the Poisson cases (default 1024 in 1-D, 4096 in 2-D)")
+    ap.add_argument("--beta-init", type=float, default=0.1, help="initial envelope rate of the bank (paper: 0.1)")
     ap.add_argument("--quick", action="store_true", help="20 steps per model: checks the script runs")
     args = ap.parse_args()
     if args.quick:
         args.steps, args.every = 20, 10
     header = (f"Spectral bias, {args.steps} Adam steps per model (lr 1e-3, exponential decay, grad clip 1), "
-              f"float32; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+              f"beta_init {args.beta_init:g}; float32; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
               f"torch {torch.__version__}, device {args.device}")
     rows = []
     for name in args.cases:
         torch.manual_seed(0)
-        rows += run_case(name, args.steps, args.every, args.device, args.models, args.points)
+        rows += run_case(name, args.steps, args.every, args.device, args.models, args.points, args.beta_init)
     write_outputs(rows, args.out, header)
 
 

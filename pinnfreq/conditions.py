@@ -116,7 +116,7 @@ class _OnRegion(Condition):
         if self.where is None:
             return sample_region(problem.domain, self.on, n, method, seed)
         pts, nrm, total, factor = [], [], 0, 2
-        for attempt in range(8):  # up to ~10^5 candidates per point wanted: a piece of 1e-5 of the region
+        for attempt in range(8):  # up to ~3e4 candidates per wanted point (capped at 2e6 a round)
             p, q = sample_region(problem.domain, self.on, min((n - total) * factor + 16, 2_000_000), method,
                                  sub_seed(seed, attempt))
             coords = {c: p[:, i] for i, c in enumerate(problem.coordinates)}
