@@ -85,8 +85,9 @@ def spectral_errors(pred: np.ndarray, exact: np.ndarray, measure: dict) -> dict[
 
 
 def run_case(name: str, steps: int, every: int, device: str, only: list[str] | None, points: int | None,
-             beta_init: float = 0.1) -> list[dict]:
-    prob, exact_fn, axes, measure, sigma = case(name)
+             beta_init: float = 0.1, sigma: float | None = None) -> list[dict]:
+    prob, exact_fn, axes, measure, case_sigma = case(name)
+    sigma = sigma or case_sigma
     d = len(axes)
     mesh = np.meshgrid(*axes.values(), indexing="ij")
     exact = exact_fn(*(torch.as_tensor(m) for m in mesh)).numpy()
@@ -161,6 +162,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", help="a subset of MLP, RFF-MLP, MSFF, CA, CA+low")
     ap.add_argument("--points", type=int, help="interior points of the Poisson cases (default 1024 in 1-D, 4096 in 2-D)")
     ap.add_argument("--beta-init", type=float, default=0.1, help="initial envelope rate of the bank (paper: 0.1)")
+    ap.add_argument("--sigma", type=float, help="bank sigma for every case (default: 0.25, 0.2, 0.15 per case)")
     ap.add_argument("--quick", action="store_true", help="20 steps per model: checks the script runs")
     args = ap.parse_args()
     if args.quick:
@@ -171,7 +173,8 @@ def main() -> None:
     rows = []
     for name in args.cases:
         torch.manual_seed(0)
-        rows += run_case(name, args.steps, args.every, args.device, args.models, args.points, args.beta_init)
+        rows += run_case(name, args.steps, args.every, args.device, args.models, args.points, args.beta_init,
+                         args.sigma)
     write_outputs(rows, args.out, header)
 
 
