@@ -17,7 +17,7 @@ def _autograd(fn, x):
     return u.detach(), g.detach(), second
 
 
-def _check(fn, jet_fn, x):
+def assert_jet_matches_autograd(fn, jet_fn, x):
     u, g, second = _autograd(fn, x)
     j = jet_fn(Jet.input(x, PAIRS))
     assert torch.allclose(j.v, u, atol=1e-12)
@@ -33,8 +33,8 @@ def _x(n=40):
 
 def test_elementary_rules():
     x = _x()
-    _check(lambda p: torch.tanh(3 * p[:, 0] - p[:, 1]), lambda j: (j @ torch.tensor([3.0, -1.0], dtype=torch.float64)).tanh(), x)
-    _check(lambda p: torch.sin(p[:, 0]) * torch.cos(2 * p[:, 1]),
+    assert_jet_matches_autograd(lambda p: torch.tanh(3 * p[:, 0] - p[:, 1]), lambda j: (j @ torch.tensor([3.0, -1.0], dtype=torch.float64)).tanh(), x)
+    assert_jet_matches_autograd(lambda p: torch.sin(p[:, 0]) * torch.cos(2 * p[:, 1]),
            lambda j: j.column(0).sin() * j.column(1).scale(2.0).cos(), x)
 
 
@@ -42,7 +42,7 @@ def test_softmax_rule():
     w = torch.randn(2, 5, dtype=torch.float64)
     x = _x()
     for k in range(5):
-        _check(lambda p, k=k: torch.softmax(torch.sin(p @ w), -1)[:, k],
+        assert_jet_matches_autograd(lambda p, k=k: torch.softmax(torch.sin(p @ w), -1)[:, k],
                lambda j, k=k: (j @ w).sin().softmax(-1).column(k), x)
 
 
@@ -60,7 +60,7 @@ def test_networks_in_taylor_mode_match_autograd(net):
     if hasattr(model, "logit_bias"):
         with torch.no_grad():
             model.logit_bias.normal_()
-    _check(lambda p: model(p)[:, 0], lambda j: model.forward_jet(j).column(0), _x())
+    assert_jet_matches_autograd(lambda p: model(p)[:, 0], lambda j: model.forward_jet(j).column(0), _x())
 
 
 def test_parameter_gradients_through_jets_match():
