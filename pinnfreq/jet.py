@@ -71,17 +71,22 @@ class Jet:
         return self._like(self.v[..., k], self.g[..., k], self.h[..., k])
 
     # -- nonlinear maps ------------------------------------------------------------------------------
+    def _at_pairs(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """(t_i, t_j) over the pairs, each (P, n, ...), from t (D, n, ...). The usual case, every
+        diagonal pair in order (a Laplacian), needs no indexing copy: t_i = t_j = t."""
+        if self.pairs == tuple((k, k) for k in range(t.shape[0])):
+            return t, t
+        return t[[p[0] for p in self.pairs]], t[[p[1] for p in self.pairs]]
+
     def _cross(self, a: Tensor, b: Tensor) -> Tensor:
         """(P, n, ...) with entries a_i b_j + a_j b_i over the pairs (a, b: (D, n, ...))."""
-        i = [p[0] for p in self.pairs]
-        j = [p[1] for p in self.pairs]
-        return a[i] * b[j] + a[j] * b[i]
+        (ai, aj), (bi, bj) = self._at_pairs(a), self._at_pairs(b)
+        return ai * bj + aj * bi
 
     def elementwise(self, f: Tensor, df: Tensor, d2f: Tensor) -> "Jet":
         """y = f(v), given f(v), f'(v), f''(v)."""
-        i = [p[0] for p in self.pairs]
-        j = [p[1] for p in self.pairs]
-        return self._like(f, df * self.g, df * self.h + d2f * self.g[i] * self.g[j])
+        gi, gj = self._at_pairs(self.g)
+        return self._like(f, df * self.g, df * self.h + d2f * gi * gj)
 
     def __mul__(self, other: "Jet") -> "Jet":
         return self._like(self.v * other.v, self.g * other.v + self.v * other.g,
@@ -106,10 +111,10 @@ class Jet:
         a = torch.softmax(self.v, dim)
         mean = lambda t: (a * t).sum(dim, keepdim=True)  # noqa: E731
         dg = self.g - mean(self.g)
-        i = [p[0] for p in self.pairs]
-        j = [p[1] for p in self.pairs]
-        cov = mean(self.g[i] * self.g[j]) - mean(self.g[i]) * mean(self.g[j])
-        dh = dg[i] * dg[j] + self.h - mean(self.h) - cov
+        gi, gj = self._at_pairs(self.g)
+        dgi, dgj = self._at_pairs(dg)
+        cov = mean(gi * gj) - mean(gi) * mean(gj)
+        dh = dgi * dgj + self.h - mean(self.h) - cov
         return self._like(a, a * dg, a * dh)
 
 

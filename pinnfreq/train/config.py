@@ -12,6 +12,7 @@ from ..geometry import METHODS
 
 SCHEDULES = (None, "constant", "exponential", "cosine")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+INTERIOR_POINTS = 2000  # per equation, when ``points`` does not say
 
 
 @dataclass
@@ -43,7 +44,7 @@ class TrainConfig:
     schedule: str | None = "exponential"
     decay_rate: float = 0.9
     decay_steps: int = 1000
-    points: int | dict[str, int] = 2000
+    points: int | dict[str, int] = INTERIOR_POINTS
     boundary_points: int = 256
     resample_every: int = 0
     sampler: str = "sobol"

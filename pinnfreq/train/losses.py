@@ -13,7 +13,7 @@ from ..diff import FieldStore
 from ..geometry.sampling import sub_seed
 from ..model import PINNModel
 from ..problem import Problem
-from .config import TrainConfig
+from .config import INTERIOR_POINTS, TrainConfig
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Batch:
 
 def term_points(problem: Problem, config: TrainConfig, term: str) -> int:
     if isinstance(config.points, dict):
-        default = config.boundary_points if term not in problem.equations else 2000
+        default = config.boundary_points if term not in problem.equations else INTERIOR_POINTS
         unknown = [k for k in config.points if k not in problem.terms]
         if unknown:
             raise ValueError(f"solve(): points given for unknown term(s) {unknown}; terms are {problem.terms}")
