@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from .afe import AFE  # noqa: E402
 from .conditions import Data, Dirichlet, Initial, Neumann, Periodic, Robin  # noqa: E402
 from .diff import Field, d, div, grad, laplacian  # noqa: E402
 from .geometry import Ball, Box, Disk, Interval, Polygon, Rectangle, Time  # noqa: E402
@@ -14,7 +15,7 @@ from .train.config import TrainConfig  # noqa: E402
 from . import cli  # noqa: E402
 
 __all__ = [
-    "Ball", "Box", "CrossAttentionNet", "Data", "Dirichlet", "Disk", "Field", "FourierFeatureBank", "Initial",
+    "AFE", "Ball", "Box", "CrossAttentionNet", "Data", "Dirichlet", "Disk", "Field", "FourierFeatureBank", "Initial",
     "Interval", "MLP", "MultiScaleFourierNet", "Neumann", "Periodic", "RFFMLP",
     "Polygon", "Problem", "Rectangle", "Reference", "Robin", "Solution", "Time", "TrainConfig", "d", "div",
     "cli", "grad", "laplacian", "solve", "__version__",

@@ -67,6 +67,11 @@ class Jet:
         v = self.v.reshape(shape)  # resolves -1 (g or h may be empty when no pair is carried)
         return self._like(v, self.g.reshape(self.g.shape[:1] + v.shape), self.h.reshape(self.h.shape[:1] + v.shape))
 
+    @staticmethod
+    def cat(jets: Sequence["Jet"], dim: int) -> "Jet":
+        return jets[0]._like(torch.cat([j.v for j in jets], dim), torch.cat([j.g for j in jets], _dim(dim)),
+                             torch.cat([j.h for j in jets], _dim(dim)))
+
     def column(self, k: int) -> "Jet":
         return self._like(self.v[..., k], self.g[..., k], self.h[..., k])
 

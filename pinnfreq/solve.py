@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from .afe import AFE
 from .model import PINNModel
 from .nn import MODELS, CrossAttentionNet, build
 from .problem import Problem
@@ -28,7 +29,7 @@ def default_model(in_channels: int, out_channels: int) -> nn.Module:
 
 
 def solve(problem: Problem, model: nn.Module | None = None, *, reference: Reference | None = None,
-          callbacks: Sequence[Callback] = (), **settings: Any) -> Solution:
+          callbacks: Sequence[Callback] = (), afe: AFE | None = None, **settings: Any) -> Solution:
     """Train a PINN for ``problem``.
 
     Parameters
@@ -43,6 +44,10 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     callbacks : sequence of callables
         Each is called with a :class:`~pinnfreq.train.trainer.StepInfo` after every step; returning
         True stops training.
+    afe : AFE, optional
+        Adaptive Frequency Enhancement during the Adam steps (needs a token network such as the
+        default :class:`CrossAttentionNet`); what it finds is in the history under ``afe/`` and in
+        its events.
     **settings
         Any field of :class:`~pinnfreq.train.config.TrainConfig`: ``steps``, ``lbfgs_steps``, ``lr``,
         ``schedule``, ``points``, ``resample_every``, ``weights``, ``device``, ``dtype``, ``seed``,
@@ -54,6 +59,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         Also when training was interrupted by Ctrl-C (``solution.interrupted`` is then True and the
         checkpoint, if any, holds the last completed step).
     """
+    if afe is not None and not isinstance(afe, AFE):
+        raise TypeError(f"afe= takes a pinnfreq.AFE, got {type(afe).__name__}")
     if not isinstance(problem, Problem):
         raise TypeError(f"solve() takes a pinnfreq.Problem, got {type(problem).__name__}")
     unknown = [k for k in settings if k not in TrainConfig.__dataclass_fields__]
@@ -73,7 +80,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         lower, upper = problem.domain.bounds
         pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters).to(device=device, dtype=dtype)
     _check_model(pinn, d, f, device, dtype)
-    trainer = Trainer(problem, pinn, config, reference, callbacks)
+    trainer = Trainer(problem, pinn, config, reference, callbacks, afe)
     trainer.run()
     return Solution(pinn, problem.coordinates, problem.fields, problem.time, trainer.history, config.to_dict(),
                     reference=reference, contains=problem.domain.contains, name=problem.name,

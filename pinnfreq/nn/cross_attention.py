@@ -29,6 +29,7 @@ from ..jet import Jet
 from ..jet import activation as jet_activation
 from .features import FourierFeatureBank
 from .mlp import MLP
+from .post_features import PostFeatures
 from .registry import activation as make_activation
 from .registry import register
 
@@ -75,7 +76,7 @@ class CrossAttentionNet(nn.Module):
         if m % d:
             raise ValueError(f"the feature bank has M = {m} features (n_base={n_base} x {m // n_base} scales), "
                              f"not a multiple of the token width hidden_channels={d}; pick them so that d_q divides M")
-        self.n_tokens, self.n_heads, self.update, self.first_query = m // d, n_heads, update, first_query
+        self.n_base_tokens, self.n_heads, self.update, self.first_query = m // d, n_heads, update, first_query
         self.act = make_activation(activation)
         self.first = nn.Linear(m if first_query == "features" else in_channels, d)
         self.w_q = nn.Parameter(torch.empty(n_layers, d, d))
@@ -91,13 +92,32 @@ class CrossAttentionNet(nn.Module):
             nn.init.zeros_(lin.bias)
         self.low = MLP(in_channels, out_channels, low_frequency, 2) if low_frequency else None
         self.alpha = nn.Parameter(torch.tensor(1.0)) if low_frequency else None
+        self.post = PostFeatures(in_channels)  # AFE's tokens, none until it adds some
         # an additive logit bias per layer and token (AFE's mask); zeros change nothing
-        self.register_buffer("logit_bias", torch.zeros(n_layers, self.n_tokens))
+        self.register_buffer("logit_bias", torch.zeros(n_layers, self.n_base_tokens))
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens per point: the bank's M / d_q plus those AFE appended."""
+        return self.logit_bias.shape[1]
+
+    def add_tokens(self, omega: Tensor, phase: Tensor, scale: Tensor) -> slice:
+        """Append tokens of posterior features scale_j cos(omega_j^T x + phase_j) (AFE); omega (m, in_channels),
+        phase and scale (m,), m a multiple of the token width. Returns their token indices; their logit
+        bias starts at 0."""
+        d = self.config["hidden_channels"]
+        if omega.ndim != 2 or omega.shape[1] != self.config["in_channels"] or omega.shape[0] % d or not len(omega):
+            raise ValueError(f"new tokens need omega of shape (k * {d}, {self.config['in_channels']}); got {tuple(omega.shape)}")
+        self.post.extend(omega, phase, scale)
+        start = self.n_tokens
+        self.logit_bias = torch.cat([self.logit_bias, self.logit_bias.new_zeros(len(self.layers), len(omega) // d)], 1)
+        return slice(start, self.n_tokens)
 
     def tokens(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """phi(x) (n, M) and its tokens H (n, N_tok, d_q)."""
+        """phi(x) (n, M) of the bank and the tokens H (n, N_tok, d_q), AFE's appended after the bank's."""
         phi = self.bank(x)
-        return phi, phi.view(x.shape[0], self.n_tokens, -1)
+        feats = torch.cat([phi, self.post(x)], 1) if self.post.n_features else phi
+        return phi, feats.view(x.shape[0], self.n_tokens, -1)
 
     def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Fields (n, out_channels); with ``return_attention``, also the weights (n, L, heads, N_tok)."""
@@ -120,7 +140,8 @@ class CrossAttentionNet(nn.Module):
             raise NotImplementedError("the Taylor engine covers single-head CrossAttentionNet without low_frequency")
         act = jet_activation(self.config["activation"])
         phi = self.bank.forward_jet(x)
-        h = phi.reshape(x.v.shape[0], self.n_tokens, -1)
+        feats = Jet.cat([phi, self.post.forward_jet(x)], -1) if self.post.n_features else phi
+        h = feats.reshape(x.v.shape[0], self.n_tokens, -1)
         q = act((phi if self.first_query == "features" else x).linear(self.first))
         scale = 1 / math.sqrt(q.v.shape[1])
         for l, layer in enumerate(self.layers):
@@ -129,6 +150,11 @@ class CrossAttentionNet(nn.Module):
             q_tilde = q + (a.unsqueeze(-1) * h).sum(1) @ self.w_v[l]
             q = q_tilde + act(q_tilde.linear(layer)) if self.update == "residual" else act(q_tilde.linear(layer))
         return q.linear(self.readout)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+        if prefix + "logit_bias" in state_dict:  # AFE may have appended tokens: take the saved count
+            self.logit_bias = self.logit_bias.new_zeros(state_dict[prefix + "logit_bias"].shape)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _attend(self, q: Tensor, h: Tensor, l: int) -> tuple[Tensor, Tensor]:
         n, d = q.shape

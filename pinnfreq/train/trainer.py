@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..afe import AFE, AFERun
 from ..model import PINNModel
 from ..problem import Problem
 from ..reference import Reference
@@ -49,7 +50,7 @@ Callback = Callable[[StepInfo], Any]
 
 class Trainer:
     def __init__(self, problem: Problem, model: PINNModel, config: TrainConfig,
-                 reference: Reference | None = None, callbacks: Sequence[Callback] = ()):
+                 reference: Reference | None = None, callbacks: Sequence[Callback] = (), afe: AFE | None = None):
         self.problem, self.model, self.config = problem, model, config
         self.reference, self.callbacks = reference, list(callbacks)
         self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
@@ -68,6 +69,8 @@ class Trainer:
         self._good: tuple[int, dict, dict] | None = None
         self._recoveries = 0
         self._stop = False
+        self.afe = None if afe is None else AFERun(afe, problem, model, config.steps, config.seed, self._record,
+                                                   self._event)
         if reference is not None:
             self._ref_points = torch.as_tensor(reference.points(problem.coordinates), dtype=self.dtype, device=self.device)
 
@@ -107,6 +110,9 @@ class Trainer:
                 self.step += 1
                 if losses is not None:
                     self._after_step(losses, bar)
+                if self.afe is not None and self.afe.due(self.step):
+                    self.afe.analyse(self.step, self.evaluate())
+                    self._snapshot()  # a later recovery must not fall back to fewer tokens
                 if cfg.checkpoint and self.step % cfg.checkpoint_every == 0:
                     self.save(cfg.checkpoint)
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
@@ -146,7 +152,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "optimizer_kind": type(self.optimizer).__name__, "adaptive": dict(self.adaptive),
             "history": self.history, "interrupted": self.interrupted, "config": self.config.to_dict(),
-            "engine": self.engine.state_dict(),
+            "engine": self.engine.state_dict(), "afe": None if self.afe is None else self.afe.state_dict(),
         })
 
     # -- steps -------------------------------------------------------------------------------------
@@ -155,6 +161,8 @@ class Trainer:
 
     def _adam_step(self) -> dict[str, torch.Tensor] | None:
         self._ensure_batches()
+        if self.afe is not None:
+            self.afe.before_step(self.step)
         lr = self.config.learning_rate(self.step) * self.lr_scale
         for g in self.optimizer.param_groups:
             g["lr"] = lr
@@ -307,6 +315,11 @@ class Trainer:
         self.history = state["history"]
         self.adaptive.update(state.get("adaptive", {}))
         self.engine.load_state_dict(state.get("engine", {}))
+        if (self.afe is None) != (state.get("afe") is None):
+            raise ValueError(f"the checkpoint {self.config.checkpoint} was written {'with' if state.get('afe') else 'without'} "
+                             f"AFE; resume it {'with' if state.get('afe') else 'without'} afe=")
+        if self.afe is not None:
+            self.afe.load_state_dict(state["afe"])
         self._make_optimizer()
         if type(self.optimizer).__name__ == state["optimizer_kind"]:
             self.optimizer.load_state_dict(state["optimizer"])
