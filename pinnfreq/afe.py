@@ -68,6 +68,7 @@ from .train.losses import Batch, context
 
 RELEASES = ("cosine", "linear")
 SOURCES = ("solution", "residual", "both")
+ROUNDOFF = 1e-6  # spectra below this fraction of the signal's size count as a constant (float32 noise)
 CHUNK = 8192  # grid points per evaluation (the residual needs derivatives, so a graph per chunk)
 
 
@@ -166,6 +167,7 @@ def find_frequencies(values: np.ndarray, threshold: float, window: str | None = 
     reference : a zeta from earlier analyses; the threshold is lambda * max(zeta, reference).
     """
     v = np.asarray(values, dtype=np.float64)
+    level = float(np.abs(v).max()) if v.size else 0.0
     v = v - v.mean()
     if window == "hann":
         for axis, n in enumerate(v.shape):
@@ -178,7 +180,7 @@ def find_frequencies(values: np.ndarray, threshold: float, window: str | None = 
     canonical = first > 0
     zeta = float(mag[canonical].max()) if canonical.any() else 0.0
     top = max(zeta, reference)
-    if top <= 0 or not np.isfinite(top):
+    if not np.isfinite(top) or top <= ROUNDOFF * level:  # a constant, up to round-off
         return Peaks(np.zeros((0, v.ndim), dtype=int), np.zeros(0), zeta)
     keep = canonical & (mag > threshold * top)
     if peaks == "local":

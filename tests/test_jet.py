@@ -46,6 +46,13 @@ def test_softmax_rule():
                lambda j, k=k: (j @ w).sin().softmax(-1).column(k), x)
 
 
+def _ca_with_afe_tokens():
+    net = CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2)
+    omega = torch.randint(-5, 6, (16, 2)).float() * torch.pi
+    net.add_tokens(omega, torch.rand(16) * 6.28, torch.full((16,), 0.3))
+    return net
+
+
 @pytest.mark.parametrize("net", [
     lambda: MLP(2, 1, 16, 3),
     lambda: MLP(2, 1, 16, 2, activation="sin"),
@@ -53,6 +60,7 @@ def test_softmax_rule():
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=3, n_base=16, n_scales=2),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, update="residual"),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, first_query="input"),
+    _ca_with_afe_tokens,
 ])
 def test_networks_in_taylor_mode_match_autograd(net):
     torch.manual_seed(1)
