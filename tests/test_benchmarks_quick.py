@@ -32,3 +32,8 @@ def test_spectral_bias_quick(tmp_path):
     assert "| poisson2d | CA |" in out and "k>=16" in out
     assert (tmp_path / "spectral_bias.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "spectral_bias.md").read_text().count("\n| ") == 5
+
+
+def test_afe_quick():
+    out = _run("benchmarks/afe.py", "--quick", "--cases", "paper1d")
+    assert re.search(r"\| paper1d \| CA\+AFE\(residual\) \| 20 \| .* \| \d+: \(", out), out

@@ -6,6 +6,9 @@
     Q^(l+1)   = act(W^(l+1) Q~^(l) + b^(l+1)),   l = 0..L-1
     u         = W_out Q^(L) + b_out
 
+AFE (:mod:`pinnfreq.afe`) appends tokens of posterior features after the bank's (``add_tokens``);
+the projections keep their shapes and each new token's ``logit_bias`` is its mask.
+
 No token is ever projected: the scores are (Q W_Q W_K^T) . H_t and the output is
 (sum_t a_t H_t) W_V, which is the same algebra with (n, d_q) products instead of (n, N_tok, d_q) ones.
 

@@ -1,0 +1,1 @@
+"""Snapshot surrogates: learned time-steppers on trajectory data (seeds 002, 003)."""

@@ -1,0 +1,120 @@
+"""Token mixers: shapes, masks, the magnitude weights, CG, SPECTRE's shift equivariance, gradients."""
+
+import numpy as np
+import pytest
+import scipy.fft
+import torch
+
+from pinnfreq.surrogate.mixers import (FNOMixer, MagnitudeAttention, SoftmaxAttention, SpectreMixer,
+                                       conjugate_gradient, magnitude_weights)
+
+D = 16
+
+
+def _mixers(n_dims):
+    return {
+        "spectre": SpectreMixer(D, n_heads=2, n_dims=n_dims, n_groups=2, d_gate=32),
+        "spectre-full": SpectreMixer(D, n_heads=2, n_dims=n_dims, n_groups=2, d_gate=32, pooling="dct",
+                                     toeplitz_bandwidth=2, memory_size=3, wavelet_rate=1.0, n_fft=32),
+        "magnitude": MagnitudeAttention(D, n_heads=2),
+        "softmax": SoftmaxAttention(D, n_heads=2),
+        "fno": FNOMixer(D, n_modes=4, n_dims=n_dims),
+    }
+
+
+@pytest.mark.parametrize("n_dims, shape", [(1, (24,)), (2, (6, 8))])
+@pytest.mark.parametrize("name", ["spectre", "spectre-full", "magnitude", "softmax", "fno"])
+def test_shapes_gradients_and_masks(name, n_dims, shape):
+    torch.manual_seed(0)
+    mixer = _mixers(n_dims)[name].double()
+    n = int(np.prod(shape))
+    x = torch.randn(3, n, D, dtype=torch.float64, requires_grad=True)
+    out = mixer(x, shape)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    out.square().sum().backward()
+    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in mixer.parameters() if p.grad is not None)
+    mixer.eval()  # no random wavelet path
+    mask = torch.ones(3, n, dtype=torch.float64)
+    mask[:, -5:] = 0
+    y = x.detach().clone()
+    y2 = y.clone()
+    y2[:, -5:] = 100 * torch.randn(3, 5, D, dtype=torch.float64)  # padding content must not matter
+    a, b = mixer(y, shape, mask), mixer(y2, shape, mask)
+    assert torch.allclose(a[:, :-5], b[:, :-5], atol=1e-10)
+    assert not torch.allclose(a, mixer(y2, shape), atol=1e-3)  # (without the mask it does matter)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="n_heads=3 must divide hidden_channels=16"):
+        SoftmaxAttention(16, 3)
+    with pytest.raises(ValueError, match=r"takes tokens \(B, N, 16\)"):
+        SoftmaxAttention(16)(torch.randn(2, 5, 8))
+    with pytest.raises(ValueError, match="does not hold N = 10"):
+        SpectreMixer(16, n_dims=2, n_groups=2)(torch.randn(1, 10, 16), (3, 4))
+    with pytest.raises(ValueError, match="below the token grid"):
+        SpectreMixer(16, n_fft=8, n_groups=2)(torch.randn(1, 10, 16))
+    with pytest.raises(ValueError, match="pooling"):
+        SpectreMixer(16, pooling="max")
+
+
+def test_magnitude_weights_of_clones_and_of_far_keys():
+    """The seed's example: k identical keys share one unit (mu ~ 1/k); far-apart keys get mu ~ 1."""
+    t = torch.tensor(1.0)
+    clones = torch.zeros(1, 50, 4)
+    far = torch.eye(8)[None] * 100.0
+    mixed = torch.cat([torch.zeros(1, 5, 8), 100 * torch.ones(1, 1, 8)], 1)
+    mu_clones = magnitude_weights(clones, t, 1e-4, 5)
+    assert torch.allclose(mu_clones, torch.full((1, 50), 1 / 50), rtol=1e-3)
+    assert torch.allclose(magnitude_weights(far, t, 1e-4, 5), torch.ones(1, 8), rtol=1e-3)
+    mu = magnitude_weights(mixed, t, 1e-4, 5)[0]
+    assert torch.allclose(mu[:5], torch.full((5,), 0.2), rtol=1e-3) and abs(float(mu[5]) - 1) < 1e-3
+    assert abs(float(mu.sum()) - 2) < 1e-2  # the set's magnitude: two units of information
+
+
+def test_conjugate_gradient_matches_a_direct_solve_and_differentiates():
+    torch.manual_seed(0)
+    k = torch.randn(3, 12, 4, dtype=torch.float64, requires_grad=True)
+    z = torch.exp(-torch.cdist(k, k) ** 2 / 4) + 1e-2 * torch.eye(12, dtype=torch.float64)
+    direct = torch.linalg.solve(z, torch.ones(3, 12, dtype=torch.float64))
+    cg = conjugate_gradient(lambda p: (z @ p[..., None])[..., 0], torch.ones(3, 12, dtype=torch.float64), 60)
+    assert torch.allclose(cg, direct, atol=1e-8)
+    (g_cg,) = torch.autograd.grad(cg.sum(), k, retain_graph=True)
+    (g_direct,) = torch.autograd.grad(direct.sum(), k)
+    assert torch.allclose(g_cg, g_direct, atol=1e-6)
+    assert torch.allclose(magnitude_weights(k, torch.tensor(1.0), 1e-2, 60), direct, atol=1e-8)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "attention"])
+@pytest.mark.parametrize("shape", [(32,), (8, 12)])
+def test_spectre_commutes_with_circular_shifts(pooling, shape):
+    torch.manual_seed(0)
+    mixer = SpectreMixer(D, n_heads=2, n_dims=len(shape), n_groups=2, d_gate=32, pooling=pooling, n_fft="same",
+                         toeplitz_bandwidth=2).double()
+    with torch.no_grad():
+        mixer.toeplitz.normal_()
+    x = torch.randn(2, *shape, D, dtype=torch.float64)
+    shifts, dims = ((5,), (1,)) if len(shape) == 1 else ((3, -5), (1, 2))
+    flat = lambda t: t.reshape(2, -1, D)  # noqa: E731
+    out = mixer(flat(x), shape).reshape(2, *shape, D)
+    shifted = mixer(flat(torch.roll(x, shifts, dims)), shape).reshape(2, *shape, D)
+    assert torch.allclose(shifted, torch.roll(out, shifts, dims), atol=1e-10)
+
+
+def test_spectre_dct_pooling_is_the_orthonormal_dct():
+    torch.manual_seed(0)
+    mixer = SpectreMixer(D, n_heads=1, n_groups=2, pooling="dct").double()
+    q = torch.randn(2, 1, 100, D, dtype=torch.float64)
+    expected = scipy.fft.dct(q.numpy(), type=2, norm="ortho", axis=2)[:, :, :64].mean(2)
+    assert np.allclose(mixer.pool(q, None).numpy(), expected, atol=1e-12)
+
+
+def test_wavelet_refinement_is_off_in_evaluation():
+    torch.manual_seed(0)
+    mixer = SpectreMixer(D, n_heads=2, n_groups=2, wavelet_rate=1.0)
+    x = torch.randn(2, 16, D)
+    mixer.eval()
+    a = mixer(x)
+    mixer.train()
+    b = mixer(x)
+    mixer.wavelet_rate = 0.0
+    assert not torch.allclose(a, b) and torch.allclose(mixer(x), a)
