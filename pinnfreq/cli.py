@@ -1,4 +1,6 @@
-"""Command line: ``pinnfreq solve problems/burgers1d.py --steps 2000 --out results/``.
+"""Command line: ``pinnfreq solve problems/burgers1d.py --steps 2000 --out results/``;
+``pinnfreq data generate burgers --n 64 --out data/burgers.h5``;
+``pinnfreq surrogate train --data data/burgers_sample.h5 --mixer spectre``.
 
 A problem file defines ``problem()`` (returning a Problem) and optionally ``reference()`` (a
 Reference) and ``SETTINGS`` (default keyword arguments of ``solve()``, including ``model``). Bundled
@@ -87,13 +89,64 @@ def run_script(path: str, argv: Sequence[str] | None = None) -> int:
     return _guard(lambda: run_problem(path, ap.parse_args(argv)))
 
 
+def generate_data(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from solvers.trajectories import GENERATORS
+
+    from .surrogate.data import Trajectories
+
+    options = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got {item!r}")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            try:
+                options[key] = float(value)
+            except ValueError:
+                options[key] = value
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive number of trajectories, got {args.n}")
+    generator = GENERATORS[args.equation]
+    with tqdm(total=args.n, desc=f"{args.equation} trajectories", disable=args.no_progress) as bar:
+        try:
+            data = generator(args.n, seed=args.seed, progress=bar.update, **options)
+        except TypeError as err:
+            raise ValueError(f"{args.equation}: {err} (see solvers/trajectories.py for its options)") from None
+    out = Trajectories(data["u"], data["axes"], {**data["attrs"], "generator": f"pinnfreq data generate {args.equation}"})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.save(args.out)
+    print(f"wrote {args.out}: u {tuple(out.u.shape)} (trajectories, times, grid..., channels)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="pinnfreq", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     p_solve = sub.add_parser("solve", help="solve a problem file and write .h5, .xdmf/.vtu and .png")
     p_solve.add_argument("problem", type=Path, help="a problem file, e.g. problems/burgers1d.py")
     add_solve_options(p_solve)
+    p_data = sub.add_parser("data", help="trajectory datasets for surrogates")
+    data_sub = p_data.add_subparsers(dest="action", required=True)
+    p_gen = data_sub.add_parser("generate", help="solve random initial conditions and write an HDF5 dataset")
+    p_gen.add_argument("equation", choices=("burgers", "ks", "navier-stokes"))
+    p_gen.add_argument("--n", type=int, default=32, help="trajectories (default 32)")
+    p_gen.add_argument("--seed", type=int, default=0)
+    p_gen.add_argument("--out", type=Path, required=True, help="the .h5 file to write")
+    p_gen.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="generator option, e.g. resolution=128, t_end=10 (repeatable)")
+    p_gen.add_argument("--no-progress", action="store_true")
+    from .surrogate import cli as surrogate_cli
+
+    surrogate_cli.add_commands(sub)
     args = ap.parse_args(argv)
+    if args.command == "data":
+        return _guard(lambda: generate_data(args))
+    if args.command == "surrogate":
+        return _guard(lambda: surrogate_cli.run(args))
     return _guard(lambda: run_problem(args.problem, args))
 
 

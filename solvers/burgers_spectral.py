@@ -10,54 +10,32 @@ import argparse
 
 import numpy as np
 
-
-def etdrk4_coefficients(linear: np.ndarray, dt: float, n_contour: int = 64) -> dict[str, np.ndarray]:
-    """ETDRK4 coefficients for the diagonal linear operator ``linear`` (complex contour integrals,
-    which avoid the cancellation of the naive formulas near zero)."""
-    e, e2 = np.exp(dt * linear), np.exp(dt * linear / 2)
-    r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
-    lr = dt * linear[:, None] + r[None, :]
-    q = dt * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))
-    f1 = dt * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=1))
-    f2 = dt * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=1))
-    f3 = dt * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=1))
-    return dict(e=e, e2=e2, q=q, f1=f1, f2=f2, f3=f3)
+from solvers.etdrk4 import integrate, output_steps
 
 
 def solve_periodic(u0: np.ndarray, length: float, nu: float, dt: float, times: np.ndarray) -> np.ndarray:
-    """Integrate from ``u0`` (n equispaced samples of one period) and return u at ``times``, shape (len(times), n).
+    """Integrate from ``u0`` (..., n) equispaced samples of one period (leading axes: a batch) and
+    return u at ``times``, shape (len(times), ..., n). ``times`` must be multiples of ``dt``."""
+    return solve_semilinear(u0, length, -nu * _wavenumbers(u0.shape[-1], length) ** 2, dt, times)
 
-    ``times`` must be multiples of ``dt`` (to 1e-9 relative), starting at or after 0.
-    """
+
+def solve_semilinear(u0: np.ndarray, length: float, linear: np.ndarray, dt: float, times: np.ndarray) -> np.ndarray:
+    """u_t + (u^2/2)_x = L u on a periodic interval, L diagonal in Fourier space (``linear``, one value
+    per rfft wavenumber): Burgers (L = -nu k^2), Kuramoto-Sivashinsky (L = k^2 - k^4)."""
     n = u0.shape[-1]
-    k = 2 * np.pi / length * np.fft.rfftfreq(n, d=1.0 / n)
-    linear = -nu * k**2
-    c = etdrk4_coefficients(linear, dt)
+    k = _wavenumbers(n, length)
     dealias = np.arange(k.size) < (2 * n) // 6 + 1  # keep |k| below 2/3 of the Nyquist index
 
     def nonlinear(v_hat: np.ndarray) -> np.ndarray:
         u = np.fft.irfft(v_hat, n)
         return -0.5j * k * np.fft.rfft(u * u) * dealias
 
-    steps = np.rint(np.asarray(times) / dt).astype(int)
-    if np.any(np.abs(steps * dt - times) > 1e-9 * max(1.0, float(np.max(times)))) or np.any(np.diff(steps) < 0):
-        raise ValueError("times must be increasing multiples of dt")
-    v = np.fft.rfft(u0)
-    out = np.empty((len(times), n))
-    step = 0
-    for j, target in enumerate(steps):
-        while step < target:
-            nv = nonlinear(v)
-            a = c["e2"] * v + c["q"] * nv
-            na = nonlinear(a)
-            b = c["e2"] * v + c["q"] * na
-            nb = nonlinear(b)
-            cc = c["e2"] * a + c["q"] * (2 * nb - nv)
-            nc = nonlinear(cc)
-            v = c["e"] * v + c["f1"] * nv + 2 * c["f2"] * (na + nb) + c["f3"] * nc
-            step += 1
-        out[j] = np.fft.irfft(v, n)
-    return out
+    spectra = integrate(np.fft.rfft(u0), linear, nonlinear, dt, output_steps(times, dt))
+    return np.stack([np.fft.irfft(v, n) for v in spectra])
+
+
+def _wavenumbers(n: int, length: float) -> np.ndarray:
+    return 2 * np.pi / length * np.fft.rfftfreq(n, d=1.0 / n)
 
 
 def fourier_interpolate(u: np.ndarray, x0: float, length: float, x: np.ndarray) -> np.ndarray:

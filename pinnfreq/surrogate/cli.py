@@ -1,0 +1,146 @@
+"""``pinnfreq surrogate train | rollout | evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("surrogate", help="train, roll out and evaluate snapshot surrogates")
+    actions = p.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help="train on a trajectory dataset, then roll out the test trajectories")
+    train.add_argument("--data", type=Path, required=True, help="trajectory .h5 (pinnfreq data generate) or PDEBench file")
+    train.add_argument("--mixer", default="spectre", choices=("spectre", "magnitude", "softmax", "fno"))
+    train.add_argument("--history", type=int, default=10, help="input frames (default 10)")
+    train.add_argument("--out-frames", type=int, default=1, help="frames predicted per call")
+    train.add_argument("--hidden", type=int, default=64)
+    train.add_argument("--layers", type=int, default=4)
+    train.add_argument("--heads", type=int, help="attention heads of the mixer")
+    train.add_argument("--modes", type=int, help="Fourier modes of the FNO mixer")
+    train.add_argument("--no-increment", action="store_true", help="predict frames, not increments")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--pushforward", type=int, default=0, help="unrolled model calls before the loss (0: off)")
+    train.add_argument("--time-budget", type=float)
+    train.add_argument("--device", default="auto")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=Path("results/surrogate"))
+    train.add_argument("--no-progress", action="store_true")
+    for name, text in (("rollout", "roll out a trained surrogate and write .h5, .xdmf and .png"),
+                       ("evaluate", "print the rollout metrics of a trained surrogate")):
+        q = actions.add_parser(name, help=text)
+        q.add_argument("--model", type=Path, required=True, help="surrogate.pt written by 'surrogate train'")
+        q.add_argument("--data", type=Path, required=True)
+        q.add_argument("--trajectories", default="test", help="'test' (the held-out split), 'all', or indices 0,3,5")
+        q.add_argument("--device", default="cpu")
+        if name == "rollout":
+            q.add_argument("--out", type=Path, default=Path("results/rollout"))
+
+
+def load_data(path: Path):
+    from .data import Trajectories
+
+    import h5py
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such dataset")
+    try:
+        with h5py.File(path, "r") as f:
+            ours = f.attrs.get("format") in ("pinnfreq-trajectories", b"pinnfreq-trajectories")
+    except OSError as err:
+        raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
+    return Trajectories.load(path) if ours else Trajectories.from_pdebench(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"train": _train, "rollout": _rollout, "evaluate": _evaluate}[args.action](args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .model import Surrogate
+    from .train import train_surrogate
+
+    data = load_data(args.data)
+    options = {}
+    if args.heads is not None:
+        options["n_heads"] = args.heads
+    if args.modes is not None:
+        options["n_modes"] = args.modes
+    model = Surrogate(args.history, data.channels, len(data.grid), args.mixer, args.hidden, args.layers,
+                      out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)
+    trained = train_surrogate(data, model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                              pushforward=args.pushforward, time_budget=args.time_budget, device=args.device,
+                              seed=args.seed, progress=not args.no_progress)
+    args.out.mkdir(parents=True, exist_ok=True)
+    trained.save(args.out / "surrogate.pt")
+    summary = _write_rollouts(trained, data, trained.test_indices, args.out)
+    print(f"wrote {args.out / 'surrogate.pt'} and the test rollouts in {args.out}/")
+    _print(summary)
+    return 0
+
+
+def _select(spec: str, trained, data) -> np.ndarray:
+    if spec == "test":
+        return trained.test_indices
+    if spec == "all":
+        return np.arange(data.u.shape[0])
+    try:
+        idx = np.array([int(s) for s in spec.split(",")])
+    except ValueError:
+        raise ValueError(f"--trajectories takes 'test', 'all' or indices like 0,3,5; got {spec!r}") from None
+    if idx.min() < 0 or idx.max() >= data.u.shape[0]:
+        raise ValueError(f"--trajectories {spec}: the dataset has {data.u.shape[0]} trajectories")
+    return idx
+
+
+def _loaded(args: argparse.Namespace):
+    from .train import TrainedSurrogate
+
+    trained, data = TrainedSurrogate.load(args.model, args.device), load_data(args.data)
+    if len(data.grid) != trained.model.n_dims or data.channels != trained.model.channels:
+        raise ValueError(f"{args.model} takes {trained.model.n_dims}-D grids of {trained.model.channels} channel(s); "
+                         f"{args.data} is {len(data.grid)}-D with {data.channels}")
+    return trained, data
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    trained, data = _loaded(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = _write_rollouts(trained, data, _select(args.trajectories, trained, data), args.out)
+    print(f"wrote rollout.h5, rollout.xdmf, rollout.png in {args.out}/")
+    _print(summary)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    trained, data = _loaded(args)
+    summary, _, _ = trained.evaluate(data, _select(args.trajectories, trained, data))
+    _print(summary)
+    return 0
+
+
+def _write_rollouts(trained, data, indices: np.ndarray, out: Path) -> dict:
+    from .export import export_xdmf, plot_rollout, save_rollout
+
+    summary, pred, true = trained.evaluate(data, indices)
+    h = trained.model.history
+    save_rollout(out / "rollout.h5", pred, true, data.axes, indices, summary, h)
+    times = np.asarray(data.axes["t"])[h:]
+    export_xdmf(out / "rollout.xdmf", pred[0], true[0], data.axes, times)
+    plot_rollout(out / "rollout.png", pred[0], true[0], data.axes, times)
+    (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _print(summary: dict) -> None:
+    bands = ", ".join(f"{k} {v:.3e}" for k, v in summary["bands"].items())
+    print(f"bands: {bands}; high-correlation time {summary['high_correlation_time']:.3g}")
+    print(f"nrmse={summary['nrmse']:.4e}")
+    print(f"rel_l2={summary['rel_l2']:.4e}")

@@ -1,0 +1,111 @@
+"""The surrogate: a history of frames in, the next frame(s) out, on grid-point tokens.
+
+    tokens  = Linear([u_{t-h+1}, ..., u_t, coordinates]) per grid point     (B, N, d)
+    tokens <- tokens + Mixer(LayerNorm(tokens))                              pre-norm residual blocks
+    tokens <- tokens + MLP(LayerNorm(tokens))                                (MLP ratio 4)
+    frames  = Linear(tokens) -> (B, k, *grid, C)   (+ u_t when predicting increments)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..nn.registry import register
+from .mixers import FNOMixer, MagnitudeAttention, SoftmaxAttention, SpectreMixer
+
+MIXERS = {"spectre": SpectreMixer, "magnitude": MagnitudeAttention, "softmax": SoftmaxAttention, "fno": FNOMixer}
+
+
+def make_mixer(kind: str, hidden_channels: int, n_dims: int, options: dict[str, Any]) -> nn.Module:
+    if kind not in MIXERS:
+        raise ValueError(f"unknown mixer {kind!r}; choose one of {sorted(MIXERS)}")
+    if kind in ("spectre", "fno"):
+        options = {"n_dims": n_dims, **options}
+    return MIXERS[kind](hidden_channels, **options)
+
+
+class Block(nn.Module):
+    def __init__(self, mixer: nn.Module, hidden_channels: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(hidden_channels), nn.LayerNorm(hidden_channels)
+        self.mixer = mixer
+        self.mlp = nn.Sequential(nn.Linear(hidden_channels, mlp_ratio * hidden_channels), nn.GELU(),
+                                 nn.Linear(mlp_ratio * hidden_channels, hidden_channels))
+
+    def forward(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
+        x = x + self.mixer(self.norm1(x), shape)
+        return x + self.mlp(self.norm2(x))
+
+
+@register
+class Surrogate(nn.Module):
+    """(B, history, *grid, channels) -> (B, out_frames, *grid, channels).
+
+    Parameters
+    ----------
+    history : int
+        Input frames h.
+    channels : int
+        Fields per frame C.
+    n_dims : 1 or 2
+        Grid dimension.
+    mixer : {"spectre", "magnitude", "softmax", "fno"}
+    hidden_channels, n_layers, mlp_ratio : int
+    out_frames : int
+        Frames predicted per call (multi-step output).
+    increment : bool
+        Predict u_{t+j} - u_t instead of u_{t+j}.
+    coordinates : bool
+        Append the grid coordinates in [0, 1) as input channels.
+    mixer_options : dict
+        Keyword arguments of the mixer (e.g. ``{"n_heads": 4}``, ``{"n_modes": 16}``).
+    """
+
+    def __init__(self, history: int, channels: int, n_dims: int = 1, mixer: str = "spectre", hidden_channels: int = 64,
+                 n_layers: int = 4, mlp_ratio: int = 4, out_frames: int = 1, increment: bool = True,
+                 coordinates: bool = True, mixer_options: dict[str, Any] | None = None):
+        super().__init__()
+        if n_dims not in (1, 2) or min(history, channels, n_layers, out_frames, hidden_channels) < 1:
+            raise ValueError("Surrogate: need n_dims 1 or 2 and positive history, channels, n_layers, out_frames, "
+                             "hidden_channels")
+        options = dict(mixer_options or {})
+        self.config = dict(history=history, channels=channels, n_dims=n_dims, mixer=mixer,
+                           hidden_channels=hidden_channels, n_layers=n_layers, mlp_ratio=mlp_ratio,
+                           out_frames=out_frames, increment=increment, coordinates=coordinates, mixer_options=options)
+        self.history, self.channels, self.n_dims, self.out_frames = history, channels, n_dims, out_frames
+        self.increment, self.coordinates = increment, coordinates
+        self.lift = nn.Linear(history * channels + (n_dims if coordinates else 0), hidden_channels)
+        self.blocks = nn.ModuleList(Block(make_mixer(mixer, hidden_channels, n_dims, options), hidden_channels, mlp_ratio)
+                                    for _ in range(n_layers))
+        self.norm = nn.LayerNorm(hidden_channels)
+        self.project = nn.Linear(hidden_channels, out_frames * channels)
+
+    def forward(self, frames: Tensor) -> Tensor:
+        if frames.ndim != 3 + self.n_dims or frames.shape[1] != self.history or frames.shape[-1] != self.channels:
+            raise ValueError(f"Surrogate takes (B, {self.history}, {'X, Y' if self.n_dims == 2 else 'X'}, "
+                             f"{self.channels}); got {tuple(frames.shape)}")
+        b, grid = frames.shape[0], tuple(frames.shape[2:-1])
+        x = frames.movedim(1, -2).reshape(b, -1, self.history * self.channels)  # (B, N, h C)
+        if self.coordinates:
+            axes = [torch.arange(n, dtype=frames.dtype, device=frames.device) / n for n in grid]
+            coords = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(1, -1, self.n_dims)
+            x = torch.cat([x, coords.expand(b, -1, -1)], -1)
+        x = self.lift(x)
+        for block in self.blocks:
+            x = block(x, grid)
+        out = self.project(self.norm(x)).reshape(b, *grid, self.out_frames, self.channels).movedim(-2, 1)
+        return frames[:, -1:] + out if self.increment else out
+
+    @torch.no_grad()
+    def rollout(self, frames: Tensor, n_steps: int) -> Tensor:
+        """Autoregressive prediction of ``n_steps`` frames after the history ``frames`` (B, h, *grid, C)."""
+        out = []
+        window = frames
+        while sum(o.shape[1] for o in out) < n_steps:
+            nxt = self(window)
+            out.append(nxt)
+            window = torch.cat([window, nxt], 1)[:, -self.history:]
+        return torch.cat(out, 1)[:, :n_steps]

@@ -1,0 +1,103 @@
+"""Trajectory datasets with random initial conditions, for training surrogates.
+
+Each generator returns ``u`` (N, T, X[, Y], C) float32, ``axes`` ({"t", "x"[, "y"]}) and ``attrs``
+(equation, parameters, frame spacing, solver settings, generator, seed). ``pinnfreq data generate``
+writes them to HDF5 (``pinnfreq.surrogate.data.Trajectories``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from solvers import kuramoto_sivashinsky, navier_stokes
+from solvers.burgers_spectral import solve_periodic
+from solvers.random_fields import gaussian_random_field, sine_superposition
+
+Progress = Callable[[int], None]
+
+
+def _batched(n: int, batch: int, progress: Progress | None, solve_batch: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    parts = []
+    for start in range(0, n, batch):
+        parts.append(solve_batch(start, min(batch, n - start)))
+        if progress:
+            progress(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int = 1024, nu: float = 0.01,
+            t_end: float = 2.0, n_times: int = 101, dt: float = 2.5e-4, ic: str = "sines", batch: int = 32,
+            progress: Progress | None = None) -> dict[str, Any]:
+    """u_t + (u^2/2)_x = nu u_xx on [0, 1), periodic (PDEBench's Burgers setting: nu = 0.01, t in [0, 2],
+    sine-superposition initial conditions); solved at ``solve_resolution``, stored at ``resolution``."""
+    if solve_resolution % resolution:
+        raise ValueError(f"solve_resolution={solve_resolution} must be a multiple of resolution={resolution}")
+    rng = np.random.default_rng(seed)
+    xs = np.arange(solve_resolution) / solve_resolution
+    times = np.linspace(0, t_end, n_times)
+    stride = solve_resolution // resolution
+
+    def one_batch(start: int, m: int) -> np.ndarray:
+        if ic == "sines":
+            u0 = sine_superposition(rng, m, xs, 1.0)
+        elif ic == "grf":
+            u0 = gaussian_random_field(rng, m, (solve_resolution,), alpha=2.5, tau=7.0)
+        else:
+            raise ValueError(f"ic must be 'sines' or 'grf', got {ic!r}")
+        return np.moveaxis(solve_periodic(u0, 1.0, nu, dt, times), 0, 1)[..., ::stride]
+
+    u = _batched(n, batch, progress, one_batch)
+    return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": xs[::stride]},
+                attrs=dict(equation="burgers: u_t + (u^2/2)_x = nu u_xx, periodic on [0, 1)", nu=nu, frame_dt=times[1] - times[0],
+                           solver="Fourier pseudo-spectral ETDRK4 (solvers/burgers_spectral.py)", solver_dt=dt,
+                           solve_resolution=solve_resolution, ic=ic, seed=seed))
+
+
+def kuramoto_sivashinsky_trajectories(n: int, seed: int = 0, resolution: int = 256, length: float = 64.0,
+                                      t_end: float = 100.0, n_times: int = 201, burn_in: float = 50.0, dt: float = 0.05,
+                                      batch: int = 32, progress: Progress | None = None) -> dict[str, Any]:
+    """u_t + u u_x + u_xx + u_xxxx = 0 on [0, length), periodic; random smooth initial conditions
+    (a Gaussian random field), the first ``burn_in`` time units (the transient) dropped."""
+    rng = np.random.default_rng(seed)
+    x = length * np.arange(resolution) / resolution
+    times = burn_in + np.linspace(0, t_end, n_times)
+
+    def one_batch(start: int, m: int) -> np.ndarray:
+        u0 = gaussian_random_field(rng, m, (resolution,), alpha=2.0, tau=1.0, sigma=1.0, length=length)
+        u0 /= np.abs(u0).max(-1, keepdims=True)
+        return np.moveaxis(kuramoto_sivashinsky.solve(u0, length, dt, times), 0, 1)
+
+    u = _batched(n, batch, progress, one_batch)
+    return dict(u=u[..., None].astype(np.float32), axes={"t": times - burn_in, "x": x},
+                attrs=dict(equation="kuramoto-sivashinsky: u_t + u u_x + u_xx + u_xxxx = 0, periodic", length=length,
+                           frame_dt=times[1] - times[0], burn_in=burn_in, solver="Fourier pseudo-spectral ETDRK4",
+                           solver_dt=dt, seed=seed))
+
+
+def navier_stokes_trajectories(n: int, seed: int = 0, resolution: int = 64, solve_resolution: int = 64,
+                               nu: float = 1e-3, t_end: float = 50.0, n_times: int = 51, dt: float = 1e-2,
+                               batch: int = 16, progress: Progress | None = None) -> dict[str, Any]:
+    """The FNO paper's Navier-Stokes data: vorticity on the unit torus, nu = 1e-3, frames at t = 0, 1, ..., 50."""
+    if solve_resolution % resolution:
+        raise ValueError(f"solve_resolution={solve_resolution} must be a multiple of resolution={resolution}")
+    rng = np.random.default_rng(seed)
+    times = np.linspace(0, t_end, n_times)
+    stride = solve_resolution // resolution
+
+    def one_batch(start: int, m: int) -> np.ndarray:
+        w0 = gaussian_random_field(rng, m, (solve_resolution, solve_resolution), alpha=2.5, tau=7.0)
+        return np.moveaxis(navier_stokes.solve(w0, nu, dt, times), 0, 1)[..., ::stride, ::stride]
+
+    u = _batched(n, batch, progress, one_batch)
+    grid = np.arange(resolution) / resolution
+    return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": grid, "y": grid},
+                attrs=dict(equation="navier-stokes vorticity on the unit torus, f = 0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
+                           nu=nu, frame_dt=times[1] - times[0], solver="Fourier pseudo-spectral ETDRK4 (solvers/navier_stokes.py)",
+                           solver_dt=dt, solve_resolution=solve_resolution, seed=seed))
+
+
+GENERATORS: dict[str, Callable[..., dict[str, Any]]] = {
+    "burgers": burgers, "ks": kuramoto_sivashinsky_trajectories, "navier-stokes": navier_stokes_trajectories,
+}
