@@ -1,0 +1,121 @@
+"""The surrogate model, its training, metrics, files and CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pinnfreq.cli import main
+from pinnfreq.surrogate import metrics
+from pinnfreq.surrogate.data import Trajectories
+from pinnfreq.surrogate.export import load_rollout
+from pinnfreq.surrogate.model import Surrogate
+from pinnfreq.surrogate.train import TrainedSurrogate, train_surrogate
+
+
+def advection(n=8, t=12, x=32, seed=0):
+    """u(x, t) = f(x - t dx): every frame is the previous one shifted by one cell, a map a surrogate can learn."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(1, 4)
+    coef = rng.standard_normal((n, 3, 2))
+    grid = np.arange(x) / x
+    frames = []
+    for j in range(t):
+        s = 2 * np.pi * k[None, :, None] * (grid[None, None, :] - j / x)
+        frames.append((coef[..., 0:1] * np.sin(s) + coef[..., 1:2] * np.cos(s)).sum(1))
+    u = np.stack(frames, 1)[..., None].astype(np.float32)
+    return Trajectories(u, {"t": np.arange(t, dtype=float), "x": grid}, {"frame_dt": 1.0})
+
+
+@pytest.mark.parametrize("mixer", ["spectre", "magnitude", "softmax", "fno"])
+@pytest.mark.parametrize("n_dims", [1, 2])
+def test_model_shapes_and_rollout_length(mixer, n_dims):
+    torch.manual_seed(0)
+    grid = (16,) if n_dims == 1 else (8, 6)
+    model = Surrogate(3, 2, n_dims, mixer, hidden_channels=16, n_layers=2, out_frames=2,
+                      mixer_options={"n_modes": 3} if mixer == "fno" else {"n_heads": 2})
+    frames = torch.randn(4, 3, *grid, 2)
+    assert model(frames).shape == (4, 2, *grid, 2)
+    assert model.rollout(frames, 5).shape == (4, 5, *grid, 2)
+    with pytest.raises(ValueError, match="Surrogate takes"):
+        model(torch.randn(4, 2, *grid, 2))
+
+
+def test_increment_mode_starts_from_the_last_frame():
+    model = Surrogate(2, 1, 1, "softmax", hidden_channels=8, n_layers=1, mixer_options={"n_heads": 1})
+    torch.nn.init.zeros_(model.project.weight)
+    torch.nn.init.zeros_(model.project.bias)
+    frames = torch.randn(3, 2, 10, 1)
+    assert torch.equal(model(frames), frames[:, -1:])
+
+
+def test_metrics_on_known_errors():
+    rng = np.random.default_rng(0)
+    true = rng.standard_normal((3, 5, 32, 1))
+    assert np.allclose(metrics.relative_l2(1.1 * true, true), 0.1)
+    assert np.allclose(metrics.nrmse(1.1 * true, true), 0.1)
+    x = np.arange(32) / 32
+    low, high = np.sin(2 * np.pi * 2 * x), np.sin(2 * np.pi * 20 * x)
+    t = np.broadcast_to(low + high, (1, 4, 32))[..., None]
+    bands = metrics.band_errors(t + 0.5 * np.broadcast_to(high, (1, 4, 32))[..., None], t)
+    assert bands["low"] < 1e-12 and bands["mid"] < 1e-12
+    assert abs(bands["high"] - 0.5 / np.sqrt(2)) < 1e-12  # the RMS of 0.5 sin(...)
+    drift = np.stack([np.roll(true[0, 0], s, 0) for s in range(5)])[None]
+    assert metrics.high_correlation_time(drift, np.broadcast_to(true[:1, :1], drift.shape), frame_dt=0.5) == 0.5
+
+
+def test_training_learns_advection_and_files_round_trip(tmp_path):
+    traj = advection()
+    model = Surrogate(2, 1, 1, "fno", hidden_channels=16, n_layers=2, mixer_options={"n_modes": 6})
+    untrained = TrainedSurrogate(model, *_fit_parts(traj))
+    before = untrained.evaluate(traj)[0]["rel_l2"]
+    trained = train_surrogate(traj, model, epochs=20, batch_size=8, lr=5e-3, progress=False, test_fraction=0.25)
+    summary, pred, true = trained.evaluate(traj)
+    assert summary["rel_l2"] < 0.2 < before and pred.shape == true.shape == (2, 10, 32, 1)
+    assert trained.history["loss"][-1] < trained.history["loss"][0] / 5
+    trained.save(tmp_path / "s.pt")
+    back = TrainedSurrogate.load(tmp_path / "s.pt")
+    assert np.array_equal(back.test_indices, trained.test_indices)
+    assert np.allclose(back.predict(traj.u[:2, :2], 4), trained.predict(traj.u[:2, :2], 4))
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable surrogate file"):
+        TrainedSurrogate.load(tmp_path / "bad.pt")
+
+
+def _fit_parts(traj):
+    from pinnfreq.surrogate.data import Normaliser, split
+
+    train, test = split(traj, 0.25, 0)
+    return Normaliser.fit(traj.u[train]), train, test
+
+
+def test_pushforward_training_runs_and_rejects_bad_settings():
+    traj = advection(n=4, t=8)
+    model = Surrogate(2, 1, 1, "spectre", hidden_channels=16, n_layers=1, mixer_options={"n_heads": 2, "n_groups": 2})
+    trained = train_surrogate(traj, model, epochs=2, pushforward=2, progress=False)
+    assert len(trained.history["loss"]) == 2 and np.isfinite(trained.history["loss"]).all()
+    with pytest.raises(ValueError, match="schedule"):
+        train_surrogate(traj, model, schedule="linear")
+    with pytest.raises(ValueError, match="2-D grids"):
+        train_surrogate(traj, Surrogate(2, 1, 2, "softmax", hidden_channels=8, n_layers=1), epochs=1)
+
+
+def test_cli_train_rollout_evaluate(tmp_path, capsys):
+    traj = advection(n=6, t=10, x=16)
+    traj.save(tmp_path / "adv.h5")
+    out = tmp_path / "run"
+    code = main(["surrogate", "train", "--data", str(tmp_path / "adv.h5"), "--mixer", "magnitude", "--history", "2",
+                 "--epochs", "2", "--hidden", "16", "--layers", "1", "--heads", "2", "--out", str(out), "--no-progress"])
+    assert code == 0
+    for name in ("surrogate.pt", "rollout.h5", "rollout.xdmf", "rollout.xdmf.h5", "rollout.png", "metrics.json"):
+        assert (out / name).exists(), name
+    saved = load_rollout(out / "rollout.h5")
+    assert saved["prediction"].shape == (1, 8, 16, 1)  # one test trajectory; conditioning frames excluded
+    assert np.isclose(saved["metrics"]["rel_l2"], json.loads((out / "metrics.json").read_text())["rel_l2"])
+    assert main(["surrogate", "evaluate", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
+                 "--trajectories", "0,1"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("rel_l2=")
+    assert main(["surrogate", "rollout", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
+                 "--trajectories", "9", "--out", str(tmp_path / "r")]) == 2
+    assert "the dataset has 6 trajectories" in capsys.readouterr().err
