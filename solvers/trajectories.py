@@ -18,6 +18,29 @@ from solvers.random_fields import gaussian_random_field, sine_superposition
 Progress = Callable[[int], None]
 
 
+def refine(u0: np.ndarray, dims: int) -> np.ndarray:
+    """The trigonometric interpolant of periodic samples (..., n[, n]) on a grid twice as fine."""
+    spec = np.fft.fftn(u0, axes=tuple(range(-dims, 0)))
+    n = u0.shape[-1]
+    fine = np.zeros(u0.shape[:-dims] + (2 * n,) * dims, dtype=complex)
+    half = [(slice(0, n // 2), slice(0, n // 2)), (slice(n - n // 2, n), slice(2 * n - n // 2, 2 * n))]
+    for blocks in np.ndindex(*(2,) * dims):
+        src = tuple(half[b][0] for b in blocks)
+        dst = tuple(half[b][1] for b in blocks)
+        fine[(..., *dst)] = spec[(..., *src)]
+    return np.fft.ifftn(fine, axes=tuple(range(-dims, 0))).real * 2**dims
+
+
+def self_convergence(solve: Callable[[np.ndarray, float], np.ndarray], u0: np.ndarray, dims: int, dt: float,
+                     stride: int) -> float:
+    """max |u - u_fine| at the stored points for one initial condition, u_fine solved on a grid twice as
+    fine with half the time step (``solve(u0, dt)`` returns frames (T, ..., n[, n]))."""
+    coarse = solve(u0, dt)
+    fine = solve(refine(u0, dims), dt / 2)
+    pick = (Ellipsis, *(slice(None, None, 2 * stride),) * dims)
+    return float(np.abs(coarse[(Ellipsis, *(slice(None, None, stride),) * dims)] - fine[pick]).max())
+
+
 def _batched(n: int, batch: int, progress: Progress | None, solve_batch: Callable[[int, int], np.ndarray]) -> np.ndarray:
     parts = []
     for start in range(0, n, batch):
@@ -39,20 +62,24 @@ def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int 
     times = np.linspace(0, t_end, n_times)
     stride = solve_resolution // resolution
 
+    if ic not in ("sines", "grf"):
+        raise ValueError(f"ic must be 'sines' or 'grf', got {ic!r}")
+    initial = []
+
     def one_batch(start: int, m: int) -> np.ndarray:
         if ic == "sines":
             u0 = sine_superposition(rng, m, xs, 1.0)
-        elif ic == "grf":
-            u0 = gaussian_random_field(rng, m, (solve_resolution,), alpha=2.5, tau=7.0)
         else:
-            raise ValueError(f"ic must be 'sines' or 'grf', got {ic!r}")
+            u0 = gaussian_random_field(rng, m, (solve_resolution,), alpha=2.5, tau=7.0)
+        initial.append(u0[0])
         return np.moveaxis(solve_periodic(u0, 1.0, nu, dt, times), 0, 1)[..., ::stride]
 
     u = _batched(n, batch, progress, one_batch)
+    check = self_convergence(lambda v, step: solve_periodic(v, 1.0, nu, step, times), initial[0], 1, dt, stride)
     return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": xs[::stride]},
                 attrs=dict(equation="burgers: u_t + (u^2/2)_x = nu u_xx, periodic on [0, 1)", nu=nu, frame_dt=times[1] - times[0],
                            solver="Fourier pseudo-spectral ETDRK4 (solvers/burgers_spectral.py)", solver_dt=dt,
-                           solve_resolution=solve_resolution, ic=ic, seed=seed))
+                           solve_resolution=solve_resolution, ic=ic, seed=seed, self_convergence=check))
 
 
 def kuramoto_sivashinsky_trajectories(n: int, seed: int = 0, resolution: int = 256, length: float = 64.0,
@@ -64,16 +91,21 @@ def kuramoto_sivashinsky_trajectories(n: int, seed: int = 0, resolution: int = 2
     x = length * np.arange(resolution) / resolution
     times = burn_in + np.linspace(0, t_end, n_times)
 
+    initial = []
+
     def one_batch(start: int, m: int) -> np.ndarray:
         u0 = gaussian_random_field(rng, m, (resolution,), alpha=2.0, tau=1.0, sigma=1.0, length=length)
         u0 /= np.abs(u0).max(-1, keepdims=True)
+        initial.append(u0[0])
         return np.moveaxis(kuramoto_sivashinsky.solve(u0, length, dt, times), 0, 1)
 
     u = _batched(n, batch, progress, one_batch)
+    # (chaotic: differences grow with time, so this measures the first frames' accuracy only loosely)
+    check = self_convergence(lambda v, step: kuramoto_sivashinsky.solve(v, length, step, times[:2]), initial[0], 1, dt, 1)
     return dict(u=u[..., None].astype(np.float32), axes={"t": times - burn_in, "x": x},
                 attrs=dict(equation="kuramoto-sivashinsky: u_t + u u_x + u_xx + u_xxxx = 0, periodic", length=length,
                            frame_dt=times[1] - times[0], burn_in=burn_in, solver="Fourier pseudo-spectral ETDRK4",
-                           solver_dt=dt, seed=seed))
+                           solver_dt=dt, seed=seed, self_convergence_first_frames=check))
 
 
 def navier_stokes_trajectories(n: int, seed: int = 0, resolution: int = 64, solve_resolution: int = 64,
@@ -86,16 +118,21 @@ def navier_stokes_trajectories(n: int, seed: int = 0, resolution: int = 64, solv
     times = np.linspace(0, t_end, n_times)
     stride = solve_resolution // resolution
 
+    initial = []
+
     def one_batch(start: int, m: int) -> np.ndarray:
         w0 = gaussian_random_field(rng, m, (solve_resolution, solve_resolution), alpha=2.5, tau=7.0)
+        initial.append(w0[0])
         return np.moveaxis(navier_stokes.solve(w0, nu, dt, times), 0, 1)[..., ::stride, ::stride]
 
     u = _batched(n, batch, progress, one_batch)
+    check = self_convergence(lambda v, step: navier_stokes.solve(v, nu, step, times[:3]), initial[0], 2, dt, stride)
     grid = np.arange(resolution) / resolution
     return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": grid, "y": grid},
                 attrs=dict(equation="navier-stokes vorticity on the unit torus, f = 0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
                            nu=nu, frame_dt=times[1] - times[0], solver="Fourier pseudo-spectral ETDRK4 (solvers/navier_stokes.py)",
-                           solver_dt=dt, solve_resolution=solve_resolution, seed=seed))
+                           solver_dt=dt, solve_resolution=solve_resolution, seed=seed,
+                           self_convergence_first_frames=check))
 
 
 GENERATORS: dict[str, Callable[..., dict[str, Any]]] = {

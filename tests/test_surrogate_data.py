@@ -23,6 +23,7 @@ def test_burgers_conserves_mass_and_decays(burgers):
     energy = (u**2).mean(-1)
     assert np.all(np.diff(energy, axis=1) <= 1e-7)  # viscosity only removes energy
     assert burgers["u"].dtype == np.float32 and burgers["axes"]["x"].shape == (64,)
+    assert 0 < burgers["attrs"]["self_convergence"] < 1e-3  # against twice the resolution, half the step
 
 
 def test_ks_and_navier_stokes_generators_run_and_conserve_their_means():
