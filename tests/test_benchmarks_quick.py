@@ -37,3 +37,13 @@ def test_spectral_bias_quick(tmp_path):
 def test_afe_quick():
     out = _run("benchmarks/afe.py", "--quick", "--cases", "paper1d")
     assert re.search(r"\| paper1d \| CA\+AFE\(residual\) \| 20 \| .* \| \d+: \(", out), out
+
+
+def test_mixer_scaling_quick():
+    out = _run("benchmarks/mixer_scaling.py", "--quick", "--mixers", "SPECTRE", "softmax")
+    assert re.search(r"\| 512 \| [\d.]+ \| -?\d+ \| [\d.]+ \| -?\d+ \|", out), out
+
+
+def test_surrogates_quick():
+    out = _run("benchmarks/surrogates.py", "--quick", "--cases", "burgers", "--mixers", "fno", "neuralop")
+    assert re.search(r"\| burgers \| fno \| \d+ \| 1 \| \d+ \| [\d.e+-]+ \|", out), out

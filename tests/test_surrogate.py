@@ -42,6 +42,20 @@ def test_model_shapes_and_rollout_length(mixer, n_dims):
         model(torch.randn(4, 2, *grid, 2))
 
 
+@pytest.mark.parametrize("n_dims", [1, 2])
+def test_patch_tokens_keep_points_in_place(n_dims):
+    """With an identity lift/projection pair, patching then unpatching returns every point to its place."""
+    model = Surrogate(1, 1, n_dims, "softmax", hidden_channels=8, n_layers=1, patch=2, mixer_options={"n_heads": 1})
+    grid = (8,) if n_dims == 1 else (4, 6)
+    x = torch.randn(2, *grid, 3)
+    tokens = model._patches(x, tuple(g // 2 for g in grid))
+    assert tokens.shape == (2, int(np.prod(grid)) // 2**n_dims, 2**n_dims * 3)
+    assert torch.equal(model._unpatch(tokens, tuple(g // 2 for g in grid)), x)
+    assert model(torch.randn(3, 1, *grid, 1)).shape == (3, 1, *grid, 1)
+    with pytest.raises(ValueError, match="patch=2 does not divide"):
+        model(torch.randn(1, 1, *(g + 1 for g in grid), 1))
+
+
 def test_increment_mode_starts_from_the_last_frame():
     model = Surrogate(2, 1, 1, "softmax", hidden_channels=8, n_layers=1, mixer_options={"n_heads": 1})
     torch.nn.init.zeros_(model.project.weight)

@@ -21,6 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--layers", type=int, default=4)
     train.add_argument("--heads", type=int, help="attention heads of the mixer")
     train.add_argument("--modes", type=int, help="Fourier modes of the FNO mixer")
+    train.add_argument("--patch", type=int, default=1, help="tokens are patches of this many points per axis")
     train.add_argument("--no-increment", action="store_true", help="predict frames, not increments")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=16)
@@ -72,7 +73,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.modes is not None:
         options["n_modes"] = args.modes
     model = Surrogate(args.history, data.channels, len(data.grid), args.mixer, args.hidden, args.layers,
-                      out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options)
+                      out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options,
+                      grid=data.grid, patch=args.patch)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)
     trained = train_surrogate(data, model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

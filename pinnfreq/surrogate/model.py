@@ -1,6 +1,8 @@
 """The surrogate: a history of frames in, the next frame(s) out, on grid-point tokens.
 
     tokens  = Linear([u_{t-h+1}, ..., u_t, coordinates]) per grid point     (B, N, d)
+              (or per patch of p x p points: N / p^2 tokens, which is what makes attention over a
+              64 x 64 grid affordable: 256 tokens instead of 4096)
     tokens <- tokens + Mixer(LayerNorm(tokens))                              pre-norm residual blocks
     tokens <- tokens + MLP(LayerNorm(tokens))                                (MLP ratio 4)
     frames  = Linear(tokens) -> (B, k, *grid, C)   (+ u_t when predicting increments)
@@ -8,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -19,11 +22,16 @@ from .mixers import FNOMixer, MagnitudeAttention, SoftmaxAttention, SpectreMixer
 MIXERS = {"spectre": SpectreMixer, "magnitude": MagnitudeAttention, "softmax": SoftmaxAttention, "fno": FNOMixer}
 
 
-def make_mixer(kind: str, hidden_channels: int, n_dims: int, options: dict[str, Any]) -> nn.Module:
+def make_mixer(kind: str, hidden_channels: int, n_dims: int, options: dict[str, Any],
+               grid: tuple[int, ...] | None = None) -> nn.Module:
+    """A mixer by name. Knowing the ``grid``, SPECTRE mixes circularly (n_fft = the grid: the data are
+    periodic) with the seed's bucket rule max(4, floor(sqrt(n/2 + 1))) per axis."""
     if kind not in MIXERS:
         raise ValueError(f"unknown mixer {kind!r}; choose one of {sorted(MIXERS)}")
     if kind in ("spectre", "fno"):
         options = {"n_dims": n_dims, **options}
+    if kind == "spectre" and grid is not None:
+        options = {"n_fft": "same", "n_buckets": max(4, math.isqrt(max(grid) // 2 + 1)), **options}
     return MIXERS[kind](hidden_channels, **options)
 
 
@@ -62,42 +70,71 @@ class Surrogate(nn.Module):
         Append the grid coordinates in [0, 1) as input channels.
     mixer_options : dict
         Keyword arguments of the mixer (e.g. ``{"n_heads": 4}``, ``{"n_modes": 16}``).
+    grid : tuple of int, optional
+        The data's grid, when known: sets SPECTRE's FFT size and buckets (see :func:`make_mixer`).
+    patch : int
+        Tokens are patches of ``patch`` points per axis (1: grid points); must divide the grid.
     """
 
     def __init__(self, history: int, channels: int, n_dims: int = 1, mixer: str = "spectre", hidden_channels: int = 64,
                  n_layers: int = 4, mlp_ratio: int = 4, out_frames: int = 1, increment: bool = True,
-                 coordinates: bool = True, mixer_options: dict[str, Any] | None = None):
+                 coordinates: bool = True, mixer_options: dict[str, Any] | None = None,
+                 grid: tuple[int, ...] | list[int] | None = None, patch: int = 1):
         super().__init__()
-        if n_dims not in (1, 2) or min(history, channels, n_layers, out_frames, hidden_channels) < 1:
+        if n_dims not in (1, 2) or min(history, channels, n_layers, out_frames, hidden_channels, patch) < 1:
             raise ValueError("Surrogate: need n_dims 1 or 2 and positive history, channels, n_layers, out_frames, "
                              "hidden_channels")
         options = dict(mixer_options or {})
         self.config = dict(history=history, channels=channels, n_dims=n_dims, mixer=mixer,
                            hidden_channels=hidden_channels, n_layers=n_layers, mlp_ratio=mlp_ratio,
-                           out_frames=out_frames, increment=increment, coordinates=coordinates, mixer_options=options)
+                           out_frames=out_frames, increment=increment, coordinates=coordinates, mixer_options=options,
+                           grid=None if grid is None else list(grid), patch=patch)
         self.history, self.channels, self.n_dims, self.out_frames = history, channels, n_dims, out_frames
-        self.increment, self.coordinates = increment, coordinates
-        self.lift = nn.Linear(history * channels + (n_dims if coordinates else 0), hidden_channels)
-        self.blocks = nn.ModuleList(Block(make_mixer(mixer, hidden_channels, n_dims, options), hidden_channels, mlp_ratio)
-                                    for _ in range(n_layers))
+        self.increment, self.coordinates, self.patch = increment, coordinates, patch
+        cells = patch**n_dims
+        self.lift = nn.Linear(cells * history * channels + (n_dims if coordinates else 0), hidden_channels)
+        grid = None if grid is None else tuple(g // patch for g in grid)
+        self.blocks = nn.ModuleList(Block(make_mixer(mixer, hidden_channels, n_dims, options, grid), hidden_channels,
+                                          mlp_ratio) for _ in range(n_layers))
         self.norm = nn.LayerNorm(hidden_channels)
-        self.project = nn.Linear(hidden_channels, out_frames * channels)
+        self.project = nn.Linear(hidden_channels, cells * out_frames * channels)
 
     def forward(self, frames: Tensor) -> Tensor:
         if frames.ndim != 3 + self.n_dims or frames.shape[1] != self.history or frames.shape[-1] != self.channels:
             raise ValueError(f"Surrogate takes (B, {self.history}, {'X, Y' if self.n_dims == 2 else 'X'}, "
                              f"{self.channels}); got {tuple(frames.shape)}")
-        b, grid = frames.shape[0], tuple(frames.shape[2:-1])
-        x = frames.movedim(1, -2).reshape(b, -1, self.history * self.channels)  # (B, N, h C)
-        if self.coordinates:
+        b, full = frames.shape[0], tuple(frames.shape[2:-1])
+        p = self.patch
+        if any(n % p for n in full):
+            raise ValueError(f"Surrogate: patch={p} does not divide the grid {full}")
+        grid = tuple(n // p for n in full)
+        x = self._patches(frames.movedim(1, -2).flatten(-2), grid)  # (B, N, p^d h C)
+        if self.coordinates:  # of each token's first point, in [0, 1)
             axes = [torch.arange(n, dtype=frames.dtype, device=frames.device) / n for n in grid]
             coords = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(1, -1, self.n_dims)
             x = torch.cat([x, coords.expand(b, -1, -1)], -1)
         x = self.lift(x)
         for block in self.blocks:
             x = block(x, grid)
-        out = self.project(self.norm(x)).reshape(b, *grid, self.out_frames, self.channels).movedim(-2, 1)
+        out = self._unpatch(self.project(self.norm(x)), grid)  # (B, *full, k C)
+        out = out.unflatten(-1, (self.out_frames, self.channels)).movedim(-2, 1)
         return frames[:, -1:] + out if self.increment else out
+
+    def _patches(self, x: Tensor, grid: tuple[int, ...]) -> Tensor:
+        """(B, *full grid, c) -> (B, N tokens, p^d c)."""
+        b, c, p = x.shape[0], x.shape[-1], self.patch
+        if self.n_dims == 1:
+            return x.reshape(b, grid[0], p * c)
+        x = x.reshape(b, grid[0], p, grid[1], p, c).transpose(2, 3)
+        return x.reshape(b, grid[0] * grid[1], p * p * c)
+
+    def _unpatch(self, x: Tensor, grid: tuple[int, ...]) -> Tensor:
+        """(B, N tokens, p^d c) -> (B, *full grid, c)."""
+        b, p = x.shape[0], self.patch
+        if self.n_dims == 1:
+            return x.reshape(b, grid[0] * p, -1)
+        x = x.reshape(b, grid[0], grid[1], p, p, -1).transpose(2, 3)
+        return x.reshape(b, grid[0] * p, grid[1] * p, -1)
 
     @torch.no_grad()
     def rollout(self, frames: Tensor, n_steps: int) -> Tensor:
