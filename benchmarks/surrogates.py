@@ -5,7 +5,7 @@ parameter counts, and neuraloperator's own FNO as the external peer, same data a
     python benchmarks/surrogates.py --quick                        # tiny data and budget: checks the script
 
 Data are generated on first use into benchmarks/data/ (git-ignored) with solvers/trajectories.py.
-Training: AdamW, cosine schedule, relative-L2 loss, 10 input frames, increments, the same time budget
+Training: AdamW, cosine schedule, MSE loss (normalised units), 10 input frames, increments, the same time budget
 per model. Metrics on held-out trajectories, autoregressive over the whole remaining horizon, the
 conditioning frames excluded: mean relative L2 and nRMSE over the steps, Fourier-band errors,
 high-correlation time. neuraloperator is not a dependency of pinnfreq: install it in the benchmark's
