@@ -140,10 +140,14 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
     result = TrainedSurrogate(model, normaliser, train_idx, test_idx, history, asdict(cfg), dict(trajectories.attrs))
     start, step = time.perf_counter(), 0
     bar = tqdm(total=total, disable=not cfg.progress, desc=f"surrogate ({model.config['mixer']})", dynamic_ncols=True)
+    out_of_time = False
     for epoch in range(cfg.epochs):
         model.train()
         losses = []
         for x, y in loader:
+            if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
+                out_of_time = True  # checked every step: one epoch can be long
+                break
             lr = _learning_rate(cfg, step, total, len(loader))
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -159,6 +163,8 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
             losses.append(loss.item())
             step += 1
             bar.update(1)
+        if not losses:
+            break
         history["epoch"].append(epoch)
         history["loss"].append(float(np.mean(losses)))
         history["lr"].append(lr)
@@ -167,7 +173,7 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
         if not math.isfinite(history["loss"][-1]):
             bar.close()
             raise FloatingPointError(f"surrogate training diverged at epoch {epoch} (loss {history['loss'][-1]}); lower lr")
-        if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
+        if out_of_time:
             history.setdefault("events", []).append(f"epoch {epoch}: time budget of {cfg.time_budget:g} s spent")
             break
     bar.close()
