@@ -29,7 +29,7 @@ from solvers.trajectories import GENERATORS
 
 ROOT = Path(__file__).resolve().parent
 CASES = {
-    "burgers": dict(generator="burgers", n=160, options=dict(resolution=128, n_times=41), patch=1),
+    "burgers": dict(generator="burgers", n=400, options=dict(resolution=256, n_times=41), patch=1),  # PDEBench's frames
     "ns": dict(generator="navier-stokes", n=96, options=dict(resolution=64), patch=4),  # 256 tokens of 4 x 4 points
 }
 HISTORY = 10
@@ -49,10 +49,18 @@ def dataset(case: str, quick: bool) -> Trajectories:
     return Trajectories.load(path)
 
 
+def parse_mixer(spec: str) -> tuple[str, dict]:
+    """"spectre" or "spectre:d_gate=64,n_groups=2": a mixer and options on top of the benchmark's."""
+    name, _, rest = spec.partition(":")
+    return name, {k: int(v) for k, v in (item.split("=") for item in rest.split(",") if item)}
+
+
 def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surrogate:
     """The Surrogate with this mixer whose parameter count is closest to ``target`` (width searched)."""
     n_dims = len(grid)
+    mixer, extra = parse_mixer(mixer)
     options = {"n_modes": min(12 if n_dims == 2 else 16, min(grid) // patch // 2)} if mixer == "fno" else {"n_heads": 4}
+    options.update(extra)
     best = None
     for width in range(16, 257, 16):  # 4 heads x 4 SPECTRE groups
         model = Surrogate(HISTORY, 1, n_dims, mixer, hidden_channels=width, n_layers=4, mixer_options=options, grid=grid,
@@ -97,7 +105,8 @@ class NeuralopFNO(nn.Module):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="*", default=["burgers", "ns"])
-    ap.add_argument("--mixers", nargs="*", default=["spectre", "magnitude", "softmax", "fno", "neuralop"])
+    ap.add_argument("--mixers", nargs="*", default=["spectre", "spectre:d_gate=64", "magnitude", "softmax", "fno", "neuralop"],
+                    help="mixers, each optionally with options: spectre:d_gate=64")
     ap.add_argument("--params", type=int, default=200_000, help="parameter count to match")
     ap.add_argument("--time-budget", type=float, default=300.0, help="training seconds per model")
     ap.add_argument("--epochs", type=int, default=1000, help="upper bound; the time budget usually ends training")
@@ -125,7 +134,7 @@ def main() -> None:
                                       time_budget=args.time_budget, device=args.device, progress=False)
             seconds = time.perf_counter() - start
             summary = trained.evaluate(data)[0]
-            rows.append(dict(case=case, mixer=model.config["mixer"], params=sum(p.numel() for p in model.parameters()),
+            rows.append(dict(case=case, mixer=mixer if mixer != "neuralop" else model.config["mixer"], params=sum(p.numel() for p in model.parameters()),
                              epochs=len(trained.history["epoch"]), seconds=seconds, **summary))
             print(f"  {case:8s} {rows[-1]['mixer']:13s} rel_l2={summary['rel_l2']:.3e} nrmse={summary['nrmse']:.3e} "
                   f"{seconds:.0f}s", flush=True)

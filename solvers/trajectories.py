@@ -51,33 +51,40 @@ def _batched(n: int, batch: int, progress: Progress | None, solve_batch: Callabl
 
 
 def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int = 1024, nu: float = 0.01,
-            t_end: float = 2.0, n_times: int = 101, dt: float = 2.5e-4, ic: str = "sines", batch: int = 32,
+            t_end: float = 2.0, n_times: int = 41, dt: float = 2.5e-4, ic: str = "pdebench", batch: int = 32,
             progress: Progress | None = None) -> dict[str, Any]:
-    """u_t + (u^2/2)_x = nu u_xx on [0, 1), periodic (PDEBench's Burgers setting: nu = 0.01, t in [0, 2],
-    sine-superposition initial conditions); solved at ``solve_resolution``, stored at ``resolution``."""
+    """PDEBench's 1-D Burgers: u_t + (u^2/2)_x = (nu / pi) u_xx on [0, 1), periodic, t in [0, 2], its
+    initial conditions (``ic="pdebench"``, :func:`solvers.random_fields.sine_superposition`) or a Gaussian
+    random field (``ic="grf"``). ``nu`` is PDEBench's parameter, the viscosity is nu / pi (its
+    "nu = 0.01" is a viscosity of 0.00318). Defaults: the frames PDEBench trains on (1024 cells
+    stored every 4th, every 5th of its 201 time levels: 256 points, 41 frames). Solved at
+    ``solve_resolution`` by a pseudo-spectral ETDRK4 (PDEBench: second-order finite volumes); at
+    nu = 0.01 the defaults agree with twice the resolution and half the step to 5e-6 (64 trajectories)."""
     if solve_resolution % resolution:
         raise ValueError(f"solve_resolution={solve_resolution} must be a multiple of resolution={resolution}")
+    if ic not in ("pdebench", "grf"):
+        raise ValueError(f"ic must be 'pdebench' or 'grf', got {ic!r}")
     rng = np.random.default_rng(seed)
     xs = np.arange(solve_resolution) / solve_resolution
     times = np.linspace(0, t_end, n_times)
     stride = solve_resolution // resolution
+    viscosity = nu / np.pi
 
-    if ic not in ("sines", "grf"):
-        raise ValueError(f"ic must be 'sines' or 'grf', got {ic!r}")
     initial = []
 
     def one_batch(start: int, m: int) -> np.ndarray:
-        if ic == "sines":
+        if ic == "pdebench":
             u0 = sine_superposition(rng, m, xs, 1.0)
         else:
             u0 = gaussian_random_field(rng, m, (solve_resolution,), alpha=2.5, tau=7.0)
         initial.append(u0[0])
-        return np.moveaxis(solve_periodic(u0, 1.0, nu, dt, times), 0, 1)[..., ::stride]
+        return np.moveaxis(solve_periodic(u0, 1.0, viscosity, dt, times), 0, 1)[..., ::stride]
 
     u = _batched(n, batch, progress, one_batch)
-    check = self_convergence(lambda v, step: solve_periodic(v, 1.0, nu, step, times), initial[0], 1, dt, stride)
+    check = self_convergence(lambda v, step: solve_periodic(v, 1.0, viscosity, step, times), initial[0], 1, dt, stride)
     return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": xs[::stride]},
-                attrs=dict(equation="burgers: u_t + (u^2/2)_x = nu u_xx, periodic on [0, 1)", nu=nu, frame_dt=times[1] - times[0],
+                attrs=dict(equation="burgers: u_t + (u^2/2)_x = (nu/pi) u_xx, periodic on [0, 1) (PDEBench's form)",
+                           nu=nu, viscosity=viscosity, frame_dt=times[1] - times[0],
                            solver="Fourier pseudo-spectral ETDRK4 (solvers/burgers_spectral.py)", solver_dt=dt,
                            solve_resolution=solve_resolution, ic=ic, seed=seed, self_convergence=check))
 

@@ -116,6 +116,17 @@ def test_pushforward_training_runs_and_rejects_bad_settings():
         train_surrogate(traj, Surrogate(2, 1, 2, "softmax", hidden_channels=8, n_layers=1), epochs=1)
 
 
+def test_cosine_schedule_decays_over_the_time_budget_when_it_ends_first():
+    from pinnfreq.surrogate.train import SurrogateConfig, _learning_rate
+
+    cfg = SurrogateConfig(epochs=1000, lr=1e-3, time_budget=10.0)
+    assert _learning_rate(cfg, 0, 10_000, 10, 0.0) == pytest.approx(1e-3)
+    assert _learning_rate(cfg, 5, 10_000, 10, 5.0) == pytest.approx(0.5e-3)  # half the time: half the rate
+    assert _learning_rate(cfg, 9, 10_000, 10, 11.0) == pytest.approx(0.0)
+    steps_first = SurrogateConfig(epochs=1, lr=1e-3, time_budget=1e6)
+    assert _learning_rate(steps_first, 5, 10, 10, 1.0) == pytest.approx(0.5e-3)  # the steps end first
+
+
 def test_cli_train_rollout_evaluate(tmp_path, capsys):
     traj = advection(n=6, t=10, x=16)
     traj.save(tmp_path / "adv.h5")
@@ -133,4 +144,20 @@ def test_cli_train_rollout_evaluate(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("rel_l2=")
     assert main(["surrogate", "rollout", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
                  "--trajectories", "9", "--out", str(tmp_path / "r")]) == 2
+    assert "the dataset has 6 trajectories" in capsys.readouterr().err
+
+
+def test_cli_data_selection_is_kept_with_the_model(tmp_path, capsys):
+    advection(n=8, t=13, x=16).save(tmp_path / "adv.h5")
+    out = tmp_path / "run"
+    assert main(["surrogate", "train", "--data", str(tmp_path / "adv.h5"), "--mixer", "fno", "--history", "2",
+                 "--epochs", "1", "--hidden", "8", "--layers", "1", "--out", str(out), "--no-progress",
+                 "--max-trajectories", "6", "--stride-t", "2"]) == 0
+    assert load_rollout(out / "rollout.h5")["prediction"].shape == (1, 5, 16, 1)  # 7 frames kept, 2 conditioning
+    capsys.readouterr()
+    assert main(["surrogate", "rollout", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
+                 "--out", str(tmp_path / "r")]) == 0  # the model's selection: the same frames
+    assert load_rollout(tmp_path / "r" / "rollout.h5")["prediction"].shape == (1, 5, 16, 1)
+    assert main(["surrogate", "evaluate", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
+                 "--trajectories", "7"]) == 2  # beyond the first 6
     assert "the dataset has 6 trajectories" in capsys.readouterr().err

@@ -9,6 +9,12 @@ from pathlib import Path
 import numpy as np
 
 
+def _add_selection(parser: argparse.ArgumentParser, defaults: str) -> None:
+    parser.add_argument("--max-trajectories", type=int, help=f"use the first N trajectories only ({defaults})")
+    parser.add_argument("--stride-t", type=int, help=f"every K-th frame, PDEBench's reduced_resolution_t ({defaults})")
+    parser.add_argument("--stride-x", type=int, help=f"every K-th point per axis, PDEBench's reduced_resolution ({defaults})")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("surrogate", help="train, roll out and evaluate snapshot surrogates")
     actions = p.add_subparsers(dest="action", required=True)
@@ -32,6 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path("results/surrogate"))
     train.add_argument("--no-progress", action="store_true")
+    _add_selection(train, "default: all")
     for name, text in (("rollout", "roll out a trained surrogate and write .h5, .xdmf and .png"),
                        ("evaluate", "print the rollout metrics of a trained surrogate")):
         q = actions.add_parser(name, help=text)
@@ -39,11 +46,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--data", type=Path, required=True)
         q.add_argument("--trajectories", default="test", help="'test' (the held-out split), 'all', or indices 0,3,5")
         q.add_argument("--device", default="cpu")
+        _add_selection(q, "default: as the model was trained")
         if name == "rollout":
             q.add_argument("--out", type=Path, default=Path("results/rollout"))
 
 
-def load_data(path: Path):
+def load_data(path: Path, selection: dict | None = None):
+    """Our trajectory file or a PDEBench file, subsampled by ``selection`` (n, stride_t, stride_x)."""
     from .data import Trajectories
 
     import h5py
@@ -55,7 +64,15 @@ def load_data(path: Path):
             ours = f.attrs.get("format") in ("pinnfreq-trajectories", b"pinnfreq-trajectories")
     except OSError as err:
         raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
-    return Trajectories.load(path) if ours else Trajectories.from_pdebench(path)
+    selection = selection or {}
+    return Trajectories.load(path).subsample(**selection) if ours else Trajectories.from_pdebench(path, **selection)
+
+
+def _selection(args: argparse.Namespace, stored: dict | None = None) -> dict:
+    """The data selection of the command line; options not given fall back to ``stored`` (the model's)."""
+    given = {"n": args.max_trajectories, "stride_t": args.stride_t, "stride_x": args.stride_x}
+    stored = stored or {}
+    return {k: v if v is not None else stored.get(k, None if k == "n" else 1) for k, v in given.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +83,8 @@ def _train(args: argparse.Namespace) -> int:
     from .model import Surrogate
     from .train import train_surrogate
 
-    data = load_data(args.data)
+    selection = _selection(args)
+    data = load_data(args.data, selection)
     options = {}
     if args.heads is not None:
         options["n_heads"] = args.heads
@@ -80,6 +98,7 @@ def _train(args: argparse.Namespace) -> int:
     trained = train_surrogate(data, model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               pushforward=args.pushforward, time_budget=args.time_budget, device=args.device,
                               seed=args.seed, progress=not args.no_progress)
+    trained.config["data_selection"] = selection  # so that rollout/evaluate pick the same frames by default
     args.out.mkdir(parents=True, exist_ok=True)
     trained.save(args.out / "surrogate.pt")
     summary = _write_rollouts(trained, data, trained.test_indices, args.out)
@@ -105,7 +124,8 @@ def _select(spec: str, trained, data) -> np.ndarray:
 def _loaded(args: argparse.Namespace):
     from .train import TrainedSurrogate
 
-    trained, data = TrainedSurrogate.load(args.model, args.device), load_data(args.data)
+    trained = TrainedSurrogate.load(args.model, args.device)
+    data = load_data(args.data, _selection(args, trained.config.get("data_selection")))
     if len(data.grid) != trained.model.n_dims or data.channels != trained.model.channels:
         raise ValueError(f"{args.model} takes {trained.model.n_dims}-D grids of {trained.model.channels} channel(s); "
                          f"{args.data} is {len(data.grid)}-D with {data.channels}")

@@ -69,32 +69,59 @@ class Trajectories:
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
 
+    def subsample(self, n: int | None = None, stride_t: int = 1, stride_x: int = 1) -> "Trajectories":
+        """The first ``n`` trajectories, every ``stride_t``-th frame and every ``stride_x``-th point per axis
+        (PDEBench's ``reduced_resolution_t`` and ``reduced_resolution``)."""
+        pick = _selection(self.u.shape[0], n, stride_t, stride_x, len(self.grid))
+        axes = {k: np.asarray(v)[::stride_t if k == "t" else stride_x] for k, v in self.axes.items()}
+        attrs = dict(self.attrs)
+        if "frame_dt" in attrs:
+            attrs["frame_dt"] = float(attrs["frame_dt"]) * stride_t
+        return Trajectories(self.u[pick], axes, attrs)
+
     @classmethod
-    def from_pdebench(cls, path: str | os.PathLike, field_names: Sequence[str] | None = None) -> "Trajectories":
+    def from_pdebench(cls, path: str | os.PathLike, field_names: Sequence[str] | None = None, n: int | None = None,
+                      stride_t: int = 1, stride_x: int = 1) -> "Trajectories":
         """Read a PDEBench HDF5 file: either one array ``tensor`` (N, T, X[, Y]) with ``x-coordinate``,
         ``t-coordinate`` (1-D Burgers, advection, ...), or one group per sample ``0000/data``
-        (T, X[, Y], C) with ``0000/grid/{x, y, t}`` (2-D diffusion-reaction, shallow water, ...)."""
+        (T, X[, Y], C) with ``0000/grid/{x, y, t}`` (2-D diffusion-reaction, shallow water, ...).
+        Only the selected part is read (``n``, ``stride_t``, ``stride_x`` as in :meth:`subsample`): the
+        files hold gigabytes (1-D Burgers: 10000 x 201 x 1024)."""
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file")
         with h5py.File(path, "r") as f:
             if "tensor" in f:
-                u = f["tensor"][()][..., None]
-                t = f["t-coordinate"][()][: u.shape[1]]  # PDEBench stores T + 1 time edges
-                axes = {"t": t, "x": f["x-coordinate"][()]}
+                dims = f["tensor"].ndim - 2
+                u = f["tensor"][_selection(f["tensor"].shape[0], n, stride_t, stride_x, dims)[:-1]][..., None]
+                t = f["t-coordinate"][()][: f["tensor"].shape[1]][::stride_t]  # PDEBench stores T + 1 time edges
+                axes = {"t": t, "x": f["x-coordinate"][()][::stride_x]}
                 if "y-coordinate" in f:
-                    axes["y"] = f["y-coordinate"][()]
+                    axes["y"] = f["y-coordinate"][()][::stride_x]
             else:
                 samples = sorted(k for k in f if isinstance(f[k], h5py.Group) and "data" in f[k])
                 if not samples:
                     raise ValueError(f"{path}: neither a 'tensor' dataset nor per-sample groups with 'data': "
                                      "not a PDEBench file")
-                u = np.stack([f[s]["data"][()] for s in samples])  # per-sample data carry a channel axis
+                samples = samples[:n]
+                dims = f[samples[0]]["data"].ndim - 2
+                pick = _selection(1, None, stride_t, stride_x, dims)[1:]
+                u = np.stack([f[s]["data"][pick] for s in samples])  # per-sample data carry a channel axis
                 grid = f[samples[0]]["grid"]
-                axes = {k: grid[k][()] for k in ("t", "x", "y") if k in grid}
+                axes = {k: grid[k][()][::stride_t if k == "t" else stride_x] for k in ("t", "x", "y") if k in grid}
         if field_names is not None and len(field_names) != u.shape[-1]:
             raise ValueError(f"{path}: {u.shape[-1]} channel(s), but field_names={list(field_names)}")
-        return cls(u.astype(np.float32), axes, {"source": f"PDEBench file {os.path.basename(path)}",
-                                                 "fields": list(field_names or [])})
+        attrs = {"source": f"PDEBench file {os.path.basename(path)}", "fields": list(field_names or [])}
+        if len(axes["t"]) > 1:
+            attrs["frame_dt"] = float(axes["t"][1] - axes["t"][0])
+        return cls(u.astype(np.float32), axes, attrs)
+
+
+def _selection(total: int, n: int | None, stride_t: int, stride_x: int, dims: int) -> tuple[slice, ...]:
+    """Index (trajectories, t, *space, channels) for :meth:`Trajectories.subsample`."""
+    if (n is not None and n < 1) or stride_t < 1 or stride_x < 1:
+        raise ValueError(f"need n >= 1 and strides >= 1; got n={n}, stride_t={stride_t}, stride_x={stride_x}")
+    return (slice(0, min(n or total, total)), slice(None, None, stride_t), *(slice(None, None, stride_x),) * dims,
+            slice(None))
 
 
 def split(trajectories: Trajectories, test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

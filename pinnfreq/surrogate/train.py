@@ -28,7 +28,8 @@ class SurrogateConfig:
     (relative L2 per sample, FNO's; ill-posed on decaying data such as Burgers, whose late frames
     are near zero: measured losses of 1e4 on the sample dataset).  pushforward : extra model calls unrolled without gradient before the loss on the last one
     (Brandstetter et al. 2022; 0: teacher forcing only).  test_fraction, seed : the split by trajectory.
-    device : "auto", "cpu", "cuda", ...  time_budget : seconds of training at most."""
+    device : "auto", "cpu", "cuda", ...  time_budget : seconds of training at most; the cosine schedule
+    then decays over the budget when that ends first."""
 
     epochs: int = 20
     batch_size: int = 16
@@ -148,7 +149,7 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
             if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
                 out_of_time = True  # checked every step: one epoch can be long
                 break
-            lr = _learning_rate(cfg, step, total, len(loader))
+            lr = _learning_rate(cfg, step, total, len(loader), time.perf_counter() - start)
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y = x.to(device), y.to(device)
@@ -180,9 +181,14 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
     return result
 
 
-def _learning_rate(cfg: SurrogateConfig, step: int, total: int, per_epoch: int) -> float:
+def _learning_rate(cfg: SurrogateConfig, step: int, total: int, per_epoch: int, elapsed: float) -> float:
     if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * step / max(total, 1)))
+        # with a time budget the schedule runs over whichever ends first, the steps or the time: a cosine
+        # over the epochs alone would hold the rate near its peak when the budget cuts training short
+        done = step / max(total, 1)
+        if cfg.time_budget:
+            done = max(done, elapsed / cfg.time_budget)
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
     if cfg.schedule == "step":
         return cfg.lr * 0.5 ** (step // max(cfg.step_every * per_epoch, 1))
     return cfg.lr
