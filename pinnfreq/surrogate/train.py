@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
+from .. import distributed
 from ..io.atomic import atomic_path
 from ..nn.registry import build
 from . import metrics
@@ -28,7 +30,8 @@ class SurrogateConfig:
     (relative L2 per sample, FNO's; ill-posed on decaying data such as Burgers, whose late frames
     are near zero: measured losses of 1e4 on the sample dataset).  pushforward : extra model calls unrolled without gradient before the loss on the last one
     (Brandstetter et al. 2022; 0: teacher forcing only).  test_fraction, seed : the split by trajectory.
-    device : "auto", "cpu", "cuda", ...  time_budget : seconds of training at most; the cosine schedule
+    device : "auto", "cpu", "cuda", ... (under torchrun: "auto", "cuda" or "cpu"; each rank takes its own
+    GPU, and batch_size is per rank)  time_budget : seconds of training at most; the cosine schedule
     then decays over the budget when that ends first."""
 
     epochs: int = 20
@@ -54,11 +57,6 @@ class SurrogateConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(f"SurrogateConfig: {msg}")
-
-    def resolve_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
 
 
 @dataclass
@@ -127,29 +125,43 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
         raise ValueError(f"the model takes {model.n_dims}-D grids of {model.channels} channel(s); the data are "
                          f"{len(trajectories.grid)}-D with {trajectories.channels}")
     torch.manual_seed(cfg.seed)
-    device = cfg.resolve_device()
+    ctx = distributed.context(cfg.device)  # one process, or this rank's share under torchrun
+    device = ctx.device
     model.to(device)
     train_idx, test_idx = split(trajectories, cfg.test_fraction, cfg.seed)
     normaliser = Normaliser.fit(trajectories.u[train_idx])
     k = model.out_frames
     data = TrajectoryDataset(trajectories, train_idx, model.history, k * (1 + cfg.pushforward), normaliser)
-    loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=len(data) > cfg.batch_size,
-                        generator=torch.Generator().manual_seed(cfg.seed))
+    if ctx.active:  # each rank its own share of every epoch's batches; batch_size is per rank
+        sampler = DistributedSampler(data, ctx.world, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True)
+        loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, drop_last=len(sampler) > cfg.batch_size)
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    else:
+        sampler = None
+        loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=len(data) > cfg.batch_size,
+                            generator=torch.Generator().manual_seed(cfg.seed))
+        net = model
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * len(loader)
     history: dict[str, list] = {"epoch": [], "loss": [], "lr": [], "time": []}
     result = TrainedSurrogate(model, normaliser, train_idx, test_idx, history, asdict(cfg), dict(trajectories.attrs))
+    if ctx.active:
+        result.config["world_size"] = ctx.world
     start, step = time.perf_counter(), 0
-    bar = tqdm(total=total, disable=not cfg.progress, desc=f"surrogate ({model.config['mixer']})", dynamic_ncols=True)
+    bar = tqdm(total=total, disable=not (cfg.progress and ctx.main), desc=f"surrogate ({model.config['mixer']})",
+               dynamic_ncols=True)
     out_of_time = False
     for epoch in range(cfg.epochs):
         model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         losses = []
         for x, y in loader:
-            if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
+            elapsed = ctx.from_main(time.perf_counter() - start)  # rank 0's clock steers every rank
+            if cfg.time_budget is not None and elapsed > cfg.time_budget:
                 out_of_time = True  # checked every step: one epoch can be long
                 break
-            lr = _learning_rate(cfg, step, total, len(loader), time.perf_counter() - start)
+            lr = _learning_rate(cfg, step, total, len(loader), elapsed)
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y = x.to(device), y.to(device)
@@ -157,9 +169,9 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
                 for _ in range(cfg.pushforward):
                     x = torch.cat([x, model(x)], 1)[:, -model.history:]
             target = y[:, cfg.pushforward * k: (cfg.pushforward + 1) * k]
-            loss = _loss(model(x), target, cfg.loss)
+            loss = _loss(net(x), target, cfg.loss)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # DDP: gradients averaged over the ranks here
             opt.step()
             losses.append(loss.item())
             step += 1
@@ -167,7 +179,7 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
         if not losses:
             break
         history["epoch"].append(epoch)
-        history["loss"].append(float(np.mean(losses)))
+        history["loss"].append(ctx.mean(float(np.mean(losses))))
         history["lr"].append(lr)
         history["time"].append(time.perf_counter() - start)
         bar.set_postfix(loss=f"{history['loss'][-1]:.3e}")
