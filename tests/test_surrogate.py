@@ -161,3 +161,16 @@ def test_cli_data_selection_is_kept_with_the_model(tmp_path, capsys):
     assert main(["surrogate", "evaluate", "--model", str(out / "surrogate.pt"), "--data", str(tmp_path / "adv.h5"),
                  "--trajectories", "7"]) == 2  # beyond the first 6
     assert "the dataset has 6 trajectories" in capsys.readouterr().err
+
+
+def test_norm_option_removes_every_layernorm_and_is_rebuilt_from_the_config():
+    from pinnfreq.nn.registry import build
+
+    model = Surrogate(3, 1, 1, "fno", hidden_channels=8, n_layers=2, norm="none")
+    assert not any(isinstance(m, torch.nn.LayerNorm) for m in model.modules())
+    twin = build("Surrogate", model.config)
+    twin.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 16, 1)
+    assert torch.equal(twin(x), model(x)) and model(x).shape == (2, 1, 16, 1)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        Surrogate(3, 1, 1, "fno", norm="batch")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..distributed import finish, is_main
+
 
 def _add_selection(parser: argparse.ArgumentParser, defaults: str) -> None:
     parser.add_argument("--max-trajectories", type=int, help=f"use the first N trajectories only ({defaults})")
@@ -29,6 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--modes", type=int, help="Fourier modes of the FNO mixer")
     train.add_argument("--patch", type=int, default=1, help="tokens are patches of this many points per axis")
     train.add_argument("--no-increment", action="store_true", help="predict frames, not increments")
+    train.add_argument("--norm", default="layer", choices=("layer", "none"), help="pre-norm of the blocks (default layer)")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-3)
@@ -92,16 +95,21 @@ def _train(args: argparse.Namespace) -> int:
         options["n_modes"] = args.modes
     model = Surrogate(args.history, data.channels, len(data.grid), args.mixer, args.hidden, args.layers,
                       out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options,
-                      grid=data.grid, patch=args.patch)
+                      grid=data.grid, patch=args.patch, norm=args.norm)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)
+    if is_main():
+        print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)
     trained = train_surrogate(data, model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               pushforward=args.pushforward, time_budget=args.time_budget, device=args.device,
                               seed=args.seed, progress=not args.no_progress)
+    if not is_main():
+        finish()
+        return 0  # under torchrun rank 0 writes the files
     trained.config["data_selection"] = selection  # so that rollout/evaluate pick the same frames by default
     args.out.mkdir(parents=True, exist_ok=True)
     trained.save(args.out / "surrogate.pt")
     summary = _write_rollouts(trained, data, trained.test_indices, args.out)
+    finish()
     print(f"wrote {args.out / 'surrogate.pt'} and the test rollouts in {args.out}/")
     _print(summary)
     return 0

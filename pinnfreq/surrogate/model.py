@@ -35,10 +35,17 @@ def make_mixer(kind: str, hidden_channels: int, n_dims: int, options: dict[str, 
     return MIXERS[kind](hidden_channels, **options)
 
 
+NORMS = ("layer", "none")
+
+
+def make_norm(kind: str, hidden_channels: int) -> nn.Module:
+    return nn.LayerNorm(hidden_channels) if kind == "layer" else nn.Identity()
+
+
 class Block(nn.Module):
-    def __init__(self, mixer: nn.Module, hidden_channels: int, mlp_ratio: int):
+    def __init__(self, mixer: nn.Module, hidden_channels: int, mlp_ratio: int, norm: str = "layer"):
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(hidden_channels), nn.LayerNorm(hidden_channels)
+        self.norm1, self.norm2 = make_norm(norm, hidden_channels), make_norm(norm, hidden_channels)
         self.mixer = mixer
         self.mlp = nn.Sequential(nn.Linear(hidden_channels, mlp_ratio * hidden_channels), nn.GELU(),
                                  nn.Linear(mlp_ratio * hidden_channels, hidden_channels))
@@ -74,13 +81,18 @@ class Surrogate(nn.Module):
         The data's grid, when known: sets SPECTRE's FFT size and buckets (see :func:`make_mixer`).
     patch : int
         Tokens are patches of ``patch`` points per axis (1: grid points); must divide the grid.
+    norm : {"layer", "none"}
+        The pre-norms of the blocks and the one before the output: LayerNorm over each token's channels
+        (the transformer's choice), or none (FNO's: no normalisation between its layers).
     """
 
     def __init__(self, history: int, channels: int, n_dims: int = 1, mixer: str = "spectre", hidden_channels: int = 64,
                  n_layers: int = 4, mlp_ratio: int = 4, out_frames: int = 1, increment: bool = True,
                  coordinates: bool = True, mixer_options: dict[str, Any] | None = None,
-                 grid: tuple[int, ...] | list[int] | None = None, patch: int = 1):
+                 grid: tuple[int, ...] | list[int] | None = None, patch: int = 1, norm: str = "layer"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"Surrogate: norm must be one of {NORMS}, got {norm!r}")
         if n_dims not in (1, 2) or min(history, channels, n_layers, out_frames, hidden_channels, patch) < 1:
             raise ValueError("Surrogate: need n_dims 1 or 2 and positive history, channels, n_layers, out_frames, "
                              "hidden_channels")
@@ -88,15 +100,15 @@ class Surrogate(nn.Module):
         self.config = dict(history=history, channels=channels, n_dims=n_dims, mixer=mixer,
                            hidden_channels=hidden_channels, n_layers=n_layers, mlp_ratio=mlp_ratio,
                            out_frames=out_frames, increment=increment, coordinates=coordinates, mixer_options=options,
-                           grid=None if grid is None else list(grid), patch=patch)
+                           grid=None if grid is None else list(grid), patch=patch, norm=norm)
         self.history, self.channels, self.n_dims, self.out_frames = history, channels, n_dims, out_frames
         self.increment, self.coordinates, self.patch = increment, coordinates, patch
         cells = patch**n_dims
         self.lift = nn.Linear(cells * history * channels + (n_dims if coordinates else 0), hidden_channels)
         grid = None if grid is None else tuple(g // patch for g in grid)
         self.blocks = nn.ModuleList(Block(make_mixer(mixer, hidden_channels, n_dims, options, grid), hidden_channels,
-                                          mlp_ratio) for _ in range(n_layers))
-        self.norm = nn.LayerNorm(hidden_channels)
+                                          mlp_ratio, norm) for _ in range(n_layers))
+        self.norm = make_norm(norm, hidden_channels)
         self.project = nn.Linear(hidden_channels, cells * out_frames * channels)
 
     def forward(self, frames: Tensor) -> Tensor:
