@@ -1,7 +1,9 @@
-"""Surrogates on Burgers (nu = 0.01) and Navier-Stokes (nu = 1e-3, 64 x 64): every mixer at matched
-parameter counts, and neuraloperator's own FNO as the external peer, same data and same budget.
+"""Surrogates on Burgers (PDEBench's nu = 0.01: viscosity 0.01/pi, its initial conditions and frames)
+and Navier-Stokes (nu = 1e-3, 64 x 64): every mixer at matched parameter counts, and neuraloperator's
+own FNO as the external peer, same data and same budget.
 
-    python benchmarks/surrogates.py --cases burgers ns --time-budget 300
+    python benchmarks/surrogates.py --cases burgers ns --time-budget 240
+    python benchmarks/surrogates.py --mixers fno:norm=none spectre:d_gate=64    # variants: mixer:key=value,...
     python benchmarks/surrogates.py --quick                        # tiny data and budget: checks the script
 
 Data are generated on first use into benchmarks/data/ (git-ignored) with solvers/trajectories.py.
@@ -49,22 +51,25 @@ def dataset(case: str, quick: bool) -> Trajectories:
     return Trajectories.load(path)
 
 
-def parse_mixer(spec: str) -> tuple[str, dict]:
-    """"spectre" or "spectre:d_gate=64,n_groups=2": a mixer and options on top of the benchmark's."""
+def parse_mixer(spec: str) -> tuple[str, dict, dict]:
+    """"spectre" or "spectre:d_gate=64,norm=none": a mixer, options of the mixer on top of the
+    benchmark's, and options of the Surrogate (``norm``)."""
     name, _, rest = spec.partition(":")
-    return name, {k: int(v) for k, v in (item.split("=") for item in rest.split(",") if item)}
+    options = {k: (int(v) if v.lstrip("-").isdigit() else v) for k, v in (item.split("=") for item in rest.split(",") if item)}
+    model_options = {k: options.pop(k) for k in ("norm",) if k in options}
+    return name, options, model_options
 
 
 def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surrogate:
     """The Surrogate with this mixer whose parameter count is closest to ``target`` (width searched)."""
     n_dims = len(grid)
-    mixer, extra = parse_mixer(mixer)
+    mixer, extra, model_options = parse_mixer(mixer)
     options = {"n_modes": min(12 if n_dims == 2 else 16, min(grid) // patch // 2)} if mixer == "fno" else {"n_heads": 4}
     options.update(extra)
     best = None
     for width in range(16, 257, 16):  # 4 heads x 4 SPECTRE groups
         model = Surrogate(HISTORY, 1, n_dims, mixer, hidden_channels=width, n_layers=4, mixer_options=options, grid=grid,
-                          patch=patch)
+                          patch=patch, **model_options)
         size = sum(p.numel() for p in model.parameters())
         if best is None or abs(size - target) < abs(best[0] - target):
             best = (size, model)
