@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import torch
+
     from .model import Surrogate
     from .train import train_surrogate
 
@@ -93,6 +95,7 @@ def _train(args: argparse.Namespace) -> int:
         options["n_heads"] = args.heads
     if args.modes is not None:
         options["n_modes"] = args.modes
+    torch.manual_seed(args.seed)  # the initial weights too: --seed makes the run repeatable
     model = Surrogate(args.history, data.channels, len(data.grid), args.mixer, args.hidden, args.layers,
                       out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options,
                       grid=data.grid, patch=args.patch, norm=args.norm)
