@@ -62,7 +62,10 @@ def context(device: str = "auto") -> Context:
     if world <= 1:
         if device == "auto":
             return Context(0, 1, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-        return Context(0, 1, torch.device(device))
+        dev = torch.device(device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r}, but this torch sees no CUDA device; use 'auto' or 'cpu'")
+        return Context(0, 1, dev)
     local = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     if device not in ("auto", "cuda", "cpu"):

@@ -84,6 +84,9 @@ def test_single_process_context_and_bad_devices(monkeypatch):
     ctx = context("cpu")
     assert (ctx.rank, ctx.world, ctx.main, ctx.active) == (0, 1, True, False)
     assert ctx.from_main(2.5) == 2.5 and ctx.mean(3.0) == 3.0
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA device"):
+            context("cuda")
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match="each rank takes cuda:LOCAL_RANK"):
         context("cuda:1")
