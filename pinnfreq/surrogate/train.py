@@ -27,9 +27,10 @@ from .model import Surrogate
 class SurrogateConfig:
     """epochs, batch_size, lr, weight_decay : Adam(W) settings; schedule : "cosine", "step" (halve every
     ``step_every`` epochs, FNO's choice) or None.  loss : "mse" (in normalised units) or "relative"
-    (relative L2 per sample, FNO's; ill-posed on decaying data such as Burgers, whose late frames
-    are near zero: measured losses of 1e4 on the sample dataset).  pushforward : extra model calls unrolled without gradient before the loss on the last one
-    (Brandstetter et al. 2022; 0: teacher forcing only).  test_fraction, seed : the split by trajectory.
+    (relative L2 per sample, FNO's; ill-posed on data that decay by orders of magnitude: measured
+    losses of 1e4 on Burgers trajectories whose late frames were 1e-9 of the first).  pushforward :
+    extra model calls unrolled without gradient before the loss on the last one (Brandstetter et al.
+    2022; 0: teacher forcing only).  test_fraction, seed : the split by trajectory.
     device : "auto", "cpu", "cuda", ... (under torchrun: "auto", "cuda" or "cpu"; each rank takes its own
     GPU, and batch_size is per rank)  time_budget : seconds of training at most; the cosine schedule
     then decays over the budget when that ends first."""
