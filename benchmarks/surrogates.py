@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--params", type=int, default=200_000, help="parameter count to match")
     ap.add_argument("--time-budget", type=float, default=300.0, help="training seconds per model")
     ap.add_argument("--epochs", type=int, default=1000, help="upper bound; the time budget usually ends training")
+    ap.add_argument("--pushforward", type=int, default=0, help="unrolled calls before the loss (0: teacher forcing)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
@@ -136,6 +137,7 @@ def main() -> None:
                 model = matched(mixer, data.grid, args.params, CASES[case]["patch"])
             start = time.perf_counter()
             trained = train_surrogate(data, model, epochs=args.epochs, batch_size=16, lr=1e-3, seed=0,
+                                      pushforward=args.pushforward,
                                       time_budget=args.time_budget, device=args.device, progress=False)
             seconds = time.perf_counter() - start
             summary = trained.evaluate(data)[0]
@@ -144,7 +146,8 @@ def main() -> None:
             print(f"  {case:8s} {rows[-1]['mixer']:13s} rel_l2={summary['rel_l2']:.3e} nrmse={summary['nrmse']:.3e} "
                   f"{seconds:.0f}s", flush=True)
     print(f"\nSurrogates, {HISTORY} input frames, same time budget ({args.time_budget:g} s) per model; "
-          f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}\n")
+          f"pushforward {args.pushforward}; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}\n")
     print("| case | mixer | params | epochs | train s | rel. L2 | nRMSE | low / mid / high band | corr. time |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:

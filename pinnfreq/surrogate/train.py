@@ -148,6 +148,7 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
     result = TrainedSurrogate(model, normaliser, train_idx, test_idx, history, asdict(cfg), dict(trajectories.attrs))
     if ctx.active:
         result.config["world_size"] = ctx.world
+    unrolls = torch.Generator().manual_seed(cfg.seed)  # the same draws on every rank
     start, step = time.perf_counter(), 0
     bar = tqdm(total=total, disable=not (cfg.progress and ctx.main), desc=f"surrogate ({model.config['mixer']})",
                dynamic_ncols=True)
@@ -166,10 +167,13 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y = x.to(device), y.to(device)
-            with torch.no_grad():  # pushforward: unrolled inputs, no gradient through them
-                for _ in range(cfg.pushforward):
+            # pushforward: 0..pushforward unrolled calls, drawn per batch as Brandstetter et al. do (always
+            # unrolling never trains on true inputs: measured rel. L2 0.07 -> 1.9 on Burgers), no gradient
+            unroll = int(torch.randint(cfg.pushforward + 1, (), generator=unrolls)) if cfg.pushforward else 0
+            with torch.no_grad():
+                for _ in range(unroll):
                     x = torch.cat([x, model(x)], 1)[:, -model.history:]
-            target = y[:, cfg.pushforward * k: (cfg.pushforward + 1) * k]
+            target = y[:, unroll * k: (unroll + 1) * k]
             loss = _loss(net(x), target, cfg.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # DDP: gradients averaged over the ranks here
