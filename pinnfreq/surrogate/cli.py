@@ -35,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--pushforward", type=int, default=0, help="unrolled model calls before the loss (0: off)")
+    train.add_argument("--pushforward", type=int, default=0, help="at most N unrolled calls without gradient before the loss, drawn per batch from 0..N (0: off)")
     train.add_argument("--time-budget", type=float)
     train.add_argument("--device", default="auto")
     train.add_argument("--seed", type=int, default=0)
