@@ -71,7 +71,7 @@ def load_data(path: Path, selection: dict | None = None):
     return Trajectories.load(path).subsample(**selection) if ours else Trajectories.from_pdebench(path, **selection)
 
 
-def _selection(args: argparse.Namespace, stored: dict | None = None) -> dict:
+def _data_selection(args: argparse.Namespace, stored: dict | None = None) -> dict:
     """The data selection of the command line; options not given fall back to ``stored`` (the model's)."""
     given = {"n": args.max_trajectories, "stride_t": args.stride_t, "stride_x": args.stride_x}
     stored = stored or {}
@@ -88,7 +88,7 @@ def _train(args: argparse.Namespace) -> int:
     from .model import Surrogate
     from .train import train_surrogate
 
-    selection = _selection(args)
+    selection = _data_selection(args)
     data = load_data(args.data, selection)
     options = {}
     if args.heads is not None:
@@ -136,7 +136,7 @@ def _loaded(args: argparse.Namespace):
     from .train import TrainedSurrogate
 
     trained = TrainedSurrogate.load(args.model, args.device)
-    data = load_data(args.data, _selection(args, trained.config.get("data_selection")))
+    data = load_data(args.data, _data_selection(args, trained.config.get("data_selection")))
     if len(data.grid) != trained.model.n_dims or data.channels != trained.model.channels:
         raise ValueError(f"{args.model} takes {trained.model.n_dims}-D grids of {trained.model.channels} channel(s); "
                          f"{args.data} is {len(data.grid)}-D with {data.channels}")

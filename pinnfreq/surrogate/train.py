@@ -159,7 +159,8 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
             sampler.set_epoch(epoch)
         losses = []
         for x, y in loader:
-            elapsed = ctx.from_main(time.perf_counter() - start)  # rank 0's clock steers every rank
+            # only a time budget reads the clock; under torchrun rank 0's clock steers every rank
+            elapsed = ctx.from_main(time.perf_counter() - start) if cfg.time_budget is not None else 0.0
             if cfg.time_budget is not None and elapsed > cfg.time_budget:
                 out_of_time = True  # checked every step: one epoch can be long
                 break
