@@ -6,7 +6,7 @@ own FNO as the external peer, same data and same budget.
     python benchmarks/surrogates.py --mixers fno:norm=none spectre:d_gate=64    # variants: mixer:key=value,...
     python benchmarks/surrogates.py --quick                        # tiny data and budget: checks the script
 
-Data are generated on first use into benchmarks/data/ (git-ignored) with solvers/trajectories.py.
+Data are generated on first use into benchmarks/data/ (git-ignored) with pinnfreq/numerics/trajectories.py.
 Training: AdamW, cosine schedule, MSE loss (normalised units), 10 input frames, increments, the same time budget
 per model. Metrics on held-out trajectories, autoregressive over the whole remaining horizon, the
 conditioning frames excluded: mean relative L2 and nRMSE over the steps, Fourier-band errors,
@@ -27,7 +27,7 @@ from torch import nn
 from pinnfreq.surrogate.data import Trajectories
 from pinnfreq.surrogate.model import Surrogate
 from pinnfreq.surrogate.train import train_surrogate
-from solvers.trajectories import GENERATORS
+from pinnfreq.numerics.trajectories import GENERATORS
 
 ROOT = Path(__file__).resolve().parent
 CASES = {

@@ -3,7 +3,8 @@
 ``pinnfreq surrogate train --data data/burgers_sample.h5 --mixer spectre``.
 
 A problem file defines ``problem()`` (returning a Problem) and optionally ``reference()`` (a
-Reference) and ``SETTINGS`` (default keyword arguments of ``solve()``, including ``model``). Bundled
+Reference), ``SETTINGS`` (default keyword arguments of ``solve()``, including ``model``) and, for an
+inverse problem, ``TRUE_PARAMETERS`` (name -> value, to report the error of what was learnt). Bundled
 problem scripts call :func:`run_script` under ``if __name__ == "__main__"``, so both
 ``python problems/x.py`` and ``pinnfreq solve problems/x.py`` take the same options.
 """
@@ -69,8 +70,11 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     steps = len(sol.history.get("step", []))
     print(f"{'interrupted' if sol.interrupted else 'trained'}: {steps} steps in {seconds:.1f} s; "
           f"wrote {out / (stem + '.h5')}, {exported}, {out / (stem + '.png')}")
+    truth = getattr(module, "TRUE_PARAMETERS", {})
     for name, value in sol.parameters.items():
-        print(f"{name}={value:.6g}")
+        known = f" (true {truth[name]:.6g}, rel. error {abs(value - truth[name]) / abs(truth[name]):.2e})" \
+            if name in truth else ""
+        print(f"{name}={value:.6g}{known}")
     if reference is not None:
         errors = sol.error()
         for f, e in errors.items():
@@ -92,8 +96,7 @@ def run_script(path: str, argv: Sequence[str] | None = None) -> int:
 def generate_data(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from solvers.trajectories import GENERATORS
-
+    from .numerics.trajectories import GENERATORS
     from .surrogate.data import Trajectories
 
     options = {}
@@ -115,7 +118,7 @@ def generate_data(args: argparse.Namespace) -> int:
         try:
             data = generator(args.n, seed=args.seed, progress=bar.update, **options)
         except TypeError as err:
-            raise ValueError(f"{args.equation}: {err} (see solvers/trajectories.py for its options)") from None
+            raise ValueError(f"{args.equation}: {err} (see pinnfreq/numerics/trajectories.py for its options)") from None
     out = Trajectories(data["u"], data["axes"], {**data["attrs"], "generator": f"pinnfreq data generate {args.equation}"})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     out.save(args.out)

@@ -48,8 +48,7 @@ def burgers_colehopf(x: np.ndarray, t: np.ndarray, nu: float = NU, nodes: int = 
 def spectral_cross_check(x: np.ndarray, t: np.ndarray, nu: float = NU, n: int = 4096, dt: float = 1e-4) -> np.ndarray:
     """The same problem by the periodic pseudo-spectral solver (the odd, 2-periodic initial data keeps
     u(+-1, t) = 0 exactly), interpolated to the grid; shape (m, k)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from solvers.burgers_spectral import fourier_interpolate, solve_periodic
+    from pinnfreq.numerics.spectral import fourier_interpolate, solve_periodic
 
     grid = -1 + 2 * np.arange(n) / n
     u = solve_periodic(-np.sin(np.pi * grid), 2.0, nu, dt, t)

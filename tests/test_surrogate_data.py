@@ -7,8 +7,8 @@ import torch
 
 from pinnfreq.cli import main
 from pinnfreq.surrogate.data import Normaliser, Trajectories, TrajectoryDataset, split
-from solvers.random_fields import gaussian_random_field, sine_superposition
-from solvers.trajectories import GENERATORS
+from pinnfreq.numerics.random_fields import gaussian_random_field, sine_superposition
+from pinnfreq.numerics.trajectories import GENERATORS
 
 
 @pytest.fixture(scope="module")

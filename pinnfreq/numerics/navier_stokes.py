@@ -6,14 +6,14 @@
 Fourier pseudo-spectral with 2/3-rule dealiasing, ETDRK4 in time (the FNO data used Crank-Nicolson
 with dt = 1e-4 at 256^2). Batched over leading axes.
 
-Usage: python solvers/navier_stokes.py        (prints the self-convergence in dt and in resolution)
+Usage: python -m pinnfreq.numerics.navier_stokes       (prints the self-convergence in dt and in resolution)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from solvers.etdrk4 import integrate, output_steps
+from .etdrk4 import integrate, output_steps
 
 
 def forcing(n: int) -> np.ndarray:
@@ -45,7 +45,7 @@ def solve(w0: np.ndarray, nu: float, dt: float, times: np.ndarray) -> np.ndarray
 
 
 def main() -> None:
-    from solvers.random_fields import gaussian_random_field
+    from .random_fields import gaussian_random_field
 
     w0 = gaussian_random_field(np.random.default_rng(0), 1, (128, 128), alpha=2.5, tau=7.0)
     times = np.array([1.0, 5.0])

@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from solvers import kuramoto_sivashinsky, navier_stokes
-from solvers.burgers_spectral import solve_periodic
-from solvers.random_fields import gaussian_random_field, sine_superposition
+from . import kuramoto_sivashinsky, navier_stokes
+from .spectral import solve_periodic
+from .random_fields import gaussian_random_field, sine_superposition
 
 Progress = Callable[[int], None]
 
@@ -54,7 +54,7 @@ def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int 
             t_end: float = 2.0, n_times: int = 41, dt: float = 2.5e-4, ic: str = "pdebench", batch: int = 32,
             progress: Progress | None = None) -> dict[str, Any]:
     """PDEBench's 1-D Burgers: u_t + (u^2/2)_x = (nu / pi) u_xx on [0, 1), periodic, t in [0, 2], its
-    initial conditions (``ic="pdebench"``, :func:`solvers.random_fields.sine_superposition`) or a Gaussian
+    initial conditions (``ic="pdebench"``, :func:`pinnfreq.numerics.random_fields.sine_superposition`) or a Gaussian
     random field (``ic="grf"``). ``nu`` is PDEBench's parameter, the viscosity is nu / pi (its
     "nu = 0.01" is a viscosity of 0.00318). Defaults: the frames PDEBench trains on (1024 cells
     stored every 4th, every 5th of its 201 time levels: 256 points, 41 frames). Solved at
@@ -85,7 +85,7 @@ def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int 
     return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": xs[::stride]},
                 attrs=dict(equation="burgers: u_t + (u^2/2)_x = (nu/pi) u_xx, periodic on [0, 1) (PDEBench's form)",
                            nu=nu, viscosity=viscosity, frame_dt=times[1] - times[0],
-                           solver="Fourier pseudo-spectral ETDRK4 (solvers/burgers_spectral.py)", solver_dt=dt,
+                           solver="Fourier pseudo-spectral ETDRK4 (pinnfreq/numerics/spectral.py)", solver_dt=dt,
                            solve_resolution=solve_resolution, ic=ic, seed=seed, self_convergence=check))
 
 
@@ -137,7 +137,7 @@ def navier_stokes_trajectories(n: int, seed: int = 0, resolution: int = 64, solv
     grid = np.arange(resolution) / resolution
     return dict(u=u[..., None].astype(np.float32), axes={"t": times, "x": grid, "y": grid},
                 attrs=dict(equation="navier-stokes vorticity on the unit torus, f = 0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
-                           nu=nu, frame_dt=times[1] - times[0], solver="Fourier pseudo-spectral ETDRK4 (solvers/navier_stokes.py)",
+                           nu=nu, frame_dt=times[1] - times[0], solver="Fourier pseudo-spectral ETDRK4 (pinnfreq/numerics/navier_stokes.py)",
                            solver_dt=dt, solve_resolution=solve_resolution, seed=seed,
                            self_convergence_first_frames=check))
 

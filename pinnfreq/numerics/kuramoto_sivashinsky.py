@@ -1,19 +1,19 @@
 """Kuramoto-Sivashinsky u_t + u u_x + u_xx + u_xxxx = 0 on a periodic interval: Fourier pseudo-spectral,
 ETDRK4 (the Kassam & Trefethen 2005 test problem), 2/3-rule dealiasing.
 
-Usage: python solvers/kuramoto_sivashinsky.py        (prints the self-convergence in dt)
+Usage: python -m pinnfreq.numerics.kuramoto_sivashinsky       (prints the self-convergence in dt)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from solvers.burgers_spectral import _wavenumbers, solve_semilinear
+from .spectral import solve_semilinear, wavenumbers
 
 
 def solve(u0: np.ndarray, length: float, dt: float, times: np.ndarray) -> np.ndarray:
     """u at ``times`` (len(times), ..., n) from u0 (..., n) equispaced on [0, length)."""
-    k = _wavenumbers(u0.shape[-1], length)
+    k = wavenumbers(u0.shape[-1], length)
     return solve_semilinear(u0, length, k**2 - k**4, dt, times)
 
 

@@ -9,15 +9,19 @@ import numpy as np
 
 
 def coefficients(linear: np.ndarray, dt: float, n_contour: int = 64) -> dict[str, np.ndarray]:
-    """ETDRK4 coefficients for the diagonal operator ``linear`` (any shape), by contour integrals,
-    which avoid the cancellation of the naive formulas near zero."""
+    """ETDRK4 coefficients for the diagonal operator ``linear`` (any shape, real or complex), by
+    contour integrals, which avoid the cancellation of the naive formulas near zero."""
     e, e2 = np.exp(dt * linear), np.exp(dt * linear / 2)
-    r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
+    # for real L the upper half of the unit circle suffices (the functions are real on the real axis,
+    # so the lower half contributes the conjugates); complex L needs the whole circle
+    real = not np.iscomplexobj(linear)
+    r = np.exp(1j * np.pi * (1 if real else 2) * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
     lr = dt * linear[..., None] + r
-    q = dt * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=-1))
-    f1 = dt * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=-1))
-    f2 = dt * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=-1))
-    f3 = dt * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=-1))
+    part = np.real if real else (lambda z: z)
+    q = dt * part(np.mean((np.exp(lr / 2) - 1) / lr, axis=-1))
+    f1 = dt * part(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=-1))
+    f2 = dt * part(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=-1))
+    f3 = dt * part(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=-1))
     return dict(e=e, e2=e2, q=q, f1=f1, f2=f2, f3=f3)
 
 
