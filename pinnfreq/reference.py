@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import torch
 
+from .calling import call, describe
 from .io.hdf5 import open_h5, write_h5
 
 
@@ -43,6 +45,33 @@ class Reference:
                 raise ValueError(f"Reference field {k!r} has shape {v.shape}, the grid/points give {shape}")
             if not np.all(np.isfinite(v)):
                 raise ValueError(f"Reference field {k!r} is not finite everywhere")
+
+    @classmethod
+    def from_function(cls, fn: Callable[..., Any], axes: Mapping[str, Sequence[float]], fields: Sequence[str] = ("u",),
+                      inside: Callable[[np.ndarray], np.ndarray] | None = None,
+                      attrs: Mapping[str, Any] | None = None) -> "Reference":
+        """An exact solution on a grid: ``fn`` takes the coordinates by name as float64 torch tensors
+        (the same function a problem uses for its conditions) and returns a tensor for one field, or a
+        tuple with one per field in ``fields`` order.
+
+        ``inside`` (e.g. ``domain.contains``): keep only the grid points it accepts, as a scattered
+        reference, for domains that are not boxes.
+        """
+        names = list(axes)
+        mesh = np.meshgrid(*(np.asarray(a, dtype=float).ravel() for a in axes.values()), indexing="ij")
+        points = np.stack([m.ravel() for m in mesh], axis=1)
+        if inside is not None:
+            points = points[np.asarray(inside(points), dtype=bool)]
+        coords = {c: torch.as_tensor(points[:, i], dtype=torch.float64) for i, c in enumerate(names)}
+        out = call(fn, coords)
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        if len(out) != len(fields):
+            raise ValueError(f"Reference.from_function: {describe(fn)} gave {len(out)} outputs for fields {tuple(fields)}")
+        values = {f: torch.as_tensor(v, dtype=torch.float64).expand(len(points)).numpy() for f, v in zip(fields, out)}
+        info = {"generator": "exact solution", "self_convergence_error": 0.0, **dict(attrs or {})}
+        if inside is not None:
+            return cls(values, points={c: points[:, i] for i, c in enumerate(names)}, attrs=info)
+        return cls({f: v.reshape(mesh[0].shape) for f, v in values.items()}, axes=axes, attrs=info)
 
     @property
     def coordinates(self) -> tuple[str, ...]:
