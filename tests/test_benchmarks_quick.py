@@ -47,3 +47,11 @@ def test_mixer_scaling_quick():
 def test_surrogates_quick():
     out = _run("benchmarks/surrogates.py", "--quick", "--cases", "burgers", "--mixers", "fno", "neuralop")
     assert re.search(r"\| burgers \| fno \| \d+ \| 1 \| \d+ \| [\d.e+-]+ \|", out), out
+
+
+def test_pinn_suite_quick():
+    out = _run("benchmarks/pinn_suite.py", "--quick", "--models", "default", "MLP", "deepxde")
+    assert re.search(r"\| poisson1d_multiscale \| \d\.\d\de[+-]\d\d \[5\] \| \d\.\d\de[+-]\d\d \[5\] \|", out), out
+    assert re.search(r"recovered by default: nu=[\d.e+-]+ \(rel\. error", out), out
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"default_over_deepxde_worst=(\d+(\.\d+)?(e[+-]\d+)?|n/a .*)", last), last
