@@ -43,6 +43,7 @@ def add_solve_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--seed", type=int)
     ap.add_argument("--out", type=Path, default=Path("results"), help="folder for .h5, .xdmf/.vtu, .png (default results/)")
     ap.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    ap.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 1000)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -52,7 +53,7 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     module = load_problem_file(path)
     stem = Path(path).stem
     settings = dict(getattr(module, "SETTINGS", {}))
-    for key in ("steps", "lbfgs_steps", "time_budget", "device", "dtype", "seed"):
+    for key in ("steps", "lbfgs_steps", "time_budget", "device", "dtype", "seed", "checkpoint_every"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     out: Path = args.out
@@ -82,7 +83,7 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
         total = math.sqrt(sum(e["rel_l2"] ** 2 for e in errors.values()) / len(errors))
         print(f"rel_l2={total:.6e}")
     else:
-        print(f"loss={sol.history['loss'][-1]:.6e}")
+        print(f"loss={sol.history['loss'][-1]:.6e}" if sol.history["loss"] else "loss=nan (no step was taken)")
     return 130 if sol.interrupted else 0
 
 

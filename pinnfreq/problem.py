@@ -77,10 +77,21 @@ class Problem:
         return next(c for c in self.conditions if c.name == name)
 
     # -- evaluation --------------------------------------------------------------------------------
+    def describe(self, term: str) -> str:
+        """How errors name a term: ``equation 'burgers' (function 'burgers' at file:line)``."""
+        if term in self.equations:
+            return f"equation {term!r} ({describe(self.equations[term])})"
+        return f"condition {term!r}"
+
     def equation_residuals(self, key: str, ctx: Context) -> list[Tensor]:
         out = call(self.equations[key], ctx.available())
         parts = out if isinstance(out, (tuple, list)) else [out]
-        owner = f"equation {key!r} ({describe(self.equations[key])})"
+        owner = self.describe(key)
+        if out is None or any(p is None for p in parts):
+            raise ValueError(f"{owner} returned None: a forgotten return?")
+        if any(isinstance(p, (np.ndarray, np.generic)) for p in parts):
+            raise ValueError(f"{owner} returned a NumPy value: use torch operations (torch.sin, not np.sin) so "
+                             "that derivatives reach the network")
         return [as_column(p, ctx.n, ctx.store.points, owner) for p in parts]
 
     def residuals(self, term: str, ctx: Context) -> list[Tensor]:
@@ -98,7 +109,7 @@ class Problem:
     def check_finite(self, term: str, residuals: list[Tensor]) -> None:
         for i, r in enumerate(residuals):
             if not torch.isfinite(r).all():
-                what = f"equation {term!r}" if term in self.equations else f"condition {term!r}"
+                what = self.describe(term)
                 part = f" (output {i})" if len(residuals) > 1 else ""
                 raise ValueError(f"{what}{part} gives non-finite values at {int((~torch.isfinite(r)).sum())} of "
                                  f"{r.numel()} points before training: check the functions it calls "
@@ -114,6 +125,7 @@ class Problem:
                 if n in seen:
                     raise ValueError(f"the name {n!r} is used by a {seen[n]} and a {kind}; names must differ")
                 seen[n] = kind
+        _check_derivative_spelling(self.coordinates)
 
     def _name_equations(self, equations: Any) -> dict[str, Callable]:
         if callable(equations):
@@ -141,3 +153,29 @@ class Problem:
                 c.name = f"{base}{k}"
                 k += 1
             taken.add(c.name)
+
+
+def _check_derivative_spelling(coordinates: Sequence[str]) -> None:
+    """Derivatives are spelt by chaining coordinate names (``u.xt``), so the names must not shadow a
+    field's own attributes, and every chain must split into names in one way only (coordinates ``x``
+    and ``xx`` make ``u.xx`` ambiguous). The second is the Sardinas-Patterson test for a code."""
+    from .diff import Field
+
+    reserved = [c for c in coordinates if hasattr(Field, c)]
+    if reserved:
+        raise ValueError(f"coordinate name(s) {reserved} clash with a field's own attributes (u.value, u.diff, "
+                         "u.shape), so u.<name> could not mean a derivative: rename them")
+    names = set(coordinates)
+
+    def suffixes(a: set[str], b: set[str]) -> set[str]:
+        return {w[len(v):] for v in a for w in b if w != v and w.startswith(v)}
+
+    dangling = suffixes(names, names)
+    seen: set[str] = set()
+    while dangling - seen:
+        if dangling & names:
+            raise ValueError(f"the coordinate names {sorted(names)} make derivative names ambiguous: some chain of "
+                             "them splits into coordinates in two ways (as 'x' and 'xx' make u.xx either d2u/dx2 "
+                             "or du/dxx): rename them")
+        seen |= dangling
+        dangling = (suffixes(names, dangling) | suffixes(dangling, names)) - {""}

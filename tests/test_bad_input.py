@@ -63,7 +63,7 @@ def test_non_finite_values_from_user_functions():
     prob = pf.Problem(LINE * pf.Time(0, 1), "u", lambda u: u.t, [pf.Initial(lambda x: torch.log(x - x))])
     with pytest.raises(ValueError, match="condition 'initial' gives non-finite values"):
         _solve(prob)
-    with pytest.raises(ValueError, match="equation 'pde0' gives non-finite values"):
+    with pytest.raises(ValueError, match=r"equation 'pde0' \(lambda at .*\) gives non-finite values"):
         _solve(pf.Problem(LINE, "u", lambda u, x: u.xx / (x - x)))
     with pytest.raises(ValueError, match="not finite"):
         pf.Problem(LINE, "u", lambda u: u.xx, [pf.Dirichlet(math.inf, on=LINE.boundary)])
@@ -122,3 +122,61 @@ def test_truncated_and_foreign_files(tmp_path):
         pf.Reference.load(good)
     with pytest.raises(FileNotFoundError):
         pf.Solution.load(tmp_path / "missing.h5")
+
+
+# -- residuals that cannot train, and names that make derivatives ambiguous (issue 14) ---------------
+def _heat(equation):
+    space = pf.Interval(-1.0, 1.0, name="x")
+    return pf.Problem(space * pf.Time(0.0, 1.0), "u", equation, conditions=[pf.Dirichlet(0.0, on=space.boundary)])
+
+
+@pytest.mark.parametrize("equation, message", [
+    (lambda u: 1.0, "does not depend on the network"),
+    (lambda u, x: torch.sin(x), "does not depend on the network"),
+    (lambda u: u.t.value.detach(), "does not depend on the network"),
+    (lambda u: (u.t - u.xx, 0.0), r"\(output 1\) does not depend on the network"),
+    (lambda u: np.zeros(3), "returned a NumPy value"),
+    (lambda u: None, "returned None: a forgotten return"),
+    (lambda u: np.sin(u.value), "failed before training: RuntimeError"),
+    (lambda u: u.y, "failed before training: AttributeError: 'y' is not a derivative"),
+])
+def test_residuals_that_cannot_train_fail_before_training(equation, message):
+    with pytest.raises(ValueError, match=r"equation 'pde0' \(lambda at .*test_bad_input.py:\d+\).*" + message):
+        pf.solve(_heat(equation), pf.MLP(2, 1, 8, 2), steps=1, progress=False)
+
+
+@pytest.mark.parametrize("names, message", [
+    (("x", "xx"), "ambiguous"), (("x", "t", "xt"), "ambiguous"), (("a", "ab", "bc", "c"), "ambiguous"),
+    (("value", "t"), "clash with a field's own attributes"), (("x", "shape"), "clash"),
+])
+def test_coordinate_names_that_break_derivative_spelling_are_rejected(names, message):
+    box = pf.Box([0.0] * len(names), [1.0] * len(names), names=list(names))
+    with pytest.raises(ValueError, match=message):
+        pf.Problem(box, "u", lambda u: u)
+
+
+def test_unambiguous_coordinate_names_are_accepted():
+    for names in (("x1", "x2", "x3"), ("xa", "x", "t"), ("r", "theta")):
+        pf.Problem(pf.Box([0.0] * len(names), [1.0] * len(names), names=list(names)), "u", lambda u: u)
+
+
+def test_a_time_budget_always_allows_one_step_and_histories_have_their_keys():
+    sol = pf.solve(_heat(lambda u: u.t - u.xx), pf.MLP(2, 1, 8, 2), steps=50, time_budget=1e-9, progress=False)
+    assert sol.history["step"] == [0] and len(sol.history["loss"]) == 1 and "time budget" in sol.history["events"][-1]
+
+
+def test_a_run_that_took_no_step_saves_and_reloads(tmp_path):
+    from pinnfreq.model import PINNModel
+    from pinnfreq.train.config import TrainConfig
+    from pinnfreq.train.trainer import Trainer
+
+    problem = _heat(lambda u: u.t - u.xx)
+    model = PINNModel(pf.MLP(2, 1, 8, 2), [-1.0, 0.0], [1.0, 1.0])
+    trainer = Trainer(problem, model, TrainConfig(steps=10, progress=False))
+    trainer._stop = trainer.interrupted = True  # as a Ctrl-C before the first step ends
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        trainer.run()
+    sol = pf.Solution(model, problem.coordinates, problem.fields, problem.time, trainer.history, {}, interrupted=True)
+    sol.save(tmp_path / "zero.h5")
+    back = pf.Solution.load(tmp_path / "zero.h5")
+    assert back.history["step"] == [] and back.history["loss"] == [] and back.interrupted

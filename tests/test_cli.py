@@ -57,11 +57,16 @@ def test_user_mistakes_give_one_clear_line(tmp_path):
 
 def test_ctrl_c_leaves_checkpoint_and_loadable_solution(tmp_path):
     proc = subprocess.Popen([sys.executable, "problems/burgers1d.py", "--steps", "100000", "--no-progress",
-                             "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--checkpoint-every", "1", "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    ckpt = tmp_path / "burgers1d.ckpt.pt"
     try:
         line = proc.stdout.readline()  # printed just before training starts
         assert line.startswith("solving burgers1d"), line
-        time.sleep(1.5)
+        deadline = time.monotonic() + 120  # wait for a completed step, however loaded the machine is
+        while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ckpt.exists(), "no step completed within 120 s"
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -74,7 +79,7 @@ def test_ctrl_c_leaves_checkpoint_and_loadable_solution(tmp_path):
     with h5py.File(tmp_path / "burgers1d.h5") as f:
         assert bool(f.attrs["interrupted"])
     import torch
-    state = torch.load(tmp_path / "burgers1d.ckpt.pt", weights_only=True)
+    state = torch.load(ckpt, weights_only=True)
     assert state["step"] == len(sol.history["step"])
 
 

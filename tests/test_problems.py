@@ -108,8 +108,10 @@ def test_kdv_conserves_mass_and_energy_and_allen_cahn_keeps_its_bounds():
     u = kdv(np.cos(np.pi * x), 2.0, 0.022, 1e-4, times)
     assert np.abs(u.mean(1) - u[0].mean()).max() < 1e-10
     assert np.abs((u**2).mean(1) - (u[0] ** 2).mean()).max() < 1e-5  # KdV's second invariant
+    n = 1024  # resolves the interfaces (width ~ sqrt(1e-4 / 5)); 256 points overshoot by 8e-4 (Gibbs)
+    x = -1 + 2 * np.arange(n) / n
     v = allen_cahn(x**2 * np.cos(np.pi * x), 2.0, 1e-4, 5.0, 1e-3, times)
-    assert np.abs(v).max() <= 1 + 1e-6  # a maximum principle: |u0| <= 1 stays within [-1, 1]
+    assert np.abs(v).max() <= 1 + 1e-9  # a maximum principle: |u0| <= 1 stays within [-1, 1]
 
 
 def test_cavity_solver_agrees_with_ghia_and_is_divergence_free():

@@ -104,7 +104,26 @@ def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[
 
 
 def check_problem(problem: Problem, model: PINNModel, batches: dict[str, Batch]) -> None:
-    """Evaluate every term once before training: bad shapes and non-finite user values fail here."""
+    """Evaluate every term once before training, so that mistakes fail here with the culprit named:
+    bad shapes, non-finite user values, a residual that raises, and an equation that cannot train
+    (it returns a constant, a detached tensor, or values computed outside torch)."""
+    params = [p for p in model.parameters() if p.requires_grad]
     for term, batch in batches.items():
-        residuals = problem.residuals(term, context(problem, model, batch))
+        what = problem.describe(term)
+        try:
+            residuals = problem.residuals(term, context(problem, model, batch))
+        except ValueError:  # pinnfreq's own checks (shapes, names) already name the culprit
+            raise
+        except Exception as err:
+            raise ValueError(f"{what} failed before training: {type(err).__name__}: {err}") from err
         problem.check_finite(term, residuals)
+        if term in problem.equations and params:
+            for i, r in enumerate(residuals):
+                grads = torch.autograd.grad(r.sum(), params, allow_unused=True, retain_graph=True) \
+                    if r.requires_grad else [None]
+                if all(g is None for g in grads):
+                    part = f" (output {i})" if len(residuals) > 1 else ""
+                    raise ValueError(
+                        f"{what}{part} does not depend on the network: it returns a constant, a detached tensor, "
+                        "or values computed outside torch (NumPy, float(), .item()), so it cannot train. Build it "
+                        "from the fields with torch operations, e.g. u.t + u * u.x - nu * u.xx")

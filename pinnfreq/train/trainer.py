@@ -60,7 +60,8 @@ class Trainer:
         self.weights = {t: float(config.weights.get(t, 1.0)) for t in problem.terms}
         self.adaptive = {t: 1.0 for t in problem.terms}
         self.step, self.lr_scale, self.elapsed = 0, 1.0, 0.0
-        self.history: dict[str, list] = {"events": []}
+        # the keys every run has, also one that took no step (Ctrl-C before the first one ended)
+        self.history: dict[str, list] = {"events": [], "step": [], "time": [], "loss": []}
         self.interrupted = False
         self.engine = Engine(config.engine)
         self._round: int | None = None
@@ -97,8 +98,10 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
                        mininterval=0.5, desc=self.problem.name)
             start = time.perf_counter() - self.elapsed
+            first = self.step
             while self.step < self.total_steps and not self._stop:
-                if self._over_budget(time.perf_counter() - start):
+                # a budget always allows one step, so that every finished run has trained
+                if self.step > first and self._over_budget(time.perf_counter() - start):
                     if self.phase() == "adam" and cfg.lbfgs_steps:
                         self._event(f"step {self.step}: Adam's share of the time budget is spent; L-BFGS starts")
                         self.step = cfg.steps
@@ -312,7 +315,7 @@ class Trainer:
         except RuntimeError as err:
             raise ValueError(f"the checkpoint {self.config.checkpoint} holds a different model: {err}") from None
         self.step, self.lr_scale, self.elapsed = int(state["step"]), float(state["lr_scale"]), float(state["elapsed"])
-        self.history = state["history"]
+        self.history = {**self.history, **state["history"]}
         self.adaptive.update(state.get("adaptive", {}))
         self.engine.load_state_dict(state.get("engine", {}))
         if (self.afe is None) != (state.get("afe") is None):
