@@ -121,3 +121,37 @@ def test_non_finite_solutions_are_never_written(tmp_path):
     with pytest.raises(ValueError, match="not finite"):
         sol.save(tmp_path / "s.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- resume only into the same problem (issue 14) --------------------------------------------------------
+def _on(line, equation):
+    return pf.Problem(line, "u", equation, [pf.Dirichlet(0.0, on=line.boundary)])
+
+
+@pytest.mark.parametrize("other, differs", [
+    (lambda: _on(pf.Interval(-2, 2), lambda u: u.xx), "lower: checkpoint \\[-1.0\\], now \\[-2.0\\]"),
+    (lambda: _on(pf.Interval(-1, 1, name="y"), lambda u: u.yy), "coordinates"),
+    (lambda: pf.Problem(LINE, "v", lambda v: v.xx, [pf.Dirichlet(0.0, on=LINE.boundary)]), "fields"),
+    (lambda: pf.Problem(LINE, "u", lambda u: u.xx, [pf.Neumann(0.0, on=LINE.boundary)]), "terms"),
+    (lambda: pf.Problem(LINE, "u", lambda u, k: u.xx - k, [pf.Dirichlet(0.0, on=LINE.boundary)],
+                        parameters={"k": 1.0}), "parameters"),
+])
+def test_resume_refuses_another_problem_and_says_what_differs(tmp_path, other, differs):
+    ckpt = tmp_path / "c.pt"
+    _run(steps=5, lbfgs_steps=0, checkpoint=str(ckpt))
+    with pytest.raises(ValueError, match="belongs to another problem or network.*" + differs):
+        _run(other(), steps=8, lbfgs_steps=0, checkpoint=str(ckpt), resume=True)
+
+
+def test_resume_refuses_another_network(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    _run(steps=5, lbfgs_steps=0, checkpoint=str(ckpt))
+    with pytest.raises(ValueError, match="network: checkpoint .*'MLP'.*now .*'RFFMLP'"):
+        pf.solve(_problem(), pf.RFFMLP(1, 1, 12, 2, n_base=8, n_scales=2), steps=8, checkpoint=str(ckpt), resume=True,
+                 progress=False, points=32, boundary_points=8)
+
+
+def test_resume_without_a_checkpoint_starts_afresh_and_says_so(tmp_path):
+    with pytest.warns(RuntimeWarning, match="no checkpoint at .*: starting afresh"):
+        sol = _run(steps=5, lbfgs_steps=0, checkpoint=str(tmp_path / "none.pt"), resume=True)
+    assert sol.history["step"] == list(range(5)) and "starting afresh" in sol.history["events"][0]

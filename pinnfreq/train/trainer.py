@@ -8,6 +8,7 @@ takes exactly the steps of an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import signal
 import threading
@@ -93,6 +94,9 @@ class Trainer:
             if cfg.resume and cfg.checkpoint and Path(cfg.checkpoint).exists():
                 self._load(load_checkpoint(cfg.checkpoint, self.device))
             else:
+                if cfg.resume:
+                    self._event(f"resume asked for, but there is no checkpoint at {cfg.checkpoint}: starting afresh",
+                                warn=True)
                 self._make_optimizer()
             self._snapshot()
             bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
@@ -156,7 +160,18 @@ class Trainer:
             "optimizer_kind": type(self.optimizer).__name__, "adaptive": dict(self.adaptive),
             "history": self.history, "interrupted": self.interrupted, "config": self.config.to_dict(),
             "engine": self.engine.state_dict(), "afe": None if self.afe is None else self.afe.state_dict(),
+            "identity": self.identity(),
         })
+
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint belongs to; resuming into anything else is refused."""
+        net = self.model.network
+        return json.loads(json.dumps({
+            "coordinates": self.problem.coordinates, "fields": self.problem.fields, "terms": self.problem.terms,
+            "lower": self.model.lower.tolist(), "upper": self.model.upper.tolist(),
+            "parameters": sorted(self.problem.parameters),
+            "network": {"class": type(net).__name__, "config": getattr(net, "config", None)},
+        }, default=str))
 
     # -- steps -------------------------------------------------------------------------------------
     def _total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -305,6 +320,13 @@ class Trainer:
                     warn=True)
 
     def _load(self, state: dict[str, Any]) -> None:
+        saved_identity = state.get("identity")
+        if saved_identity is not None and saved_identity != self.identity():
+            now = self.identity()
+            diff = "; ".join(f"{k}: checkpoint {saved_identity.get(k)!r}, now {now[k]!r}" for k in now
+                             if saved_identity.get(k) != now[k])
+            raise ValueError(f"the checkpoint {self.config.checkpoint} belongs to another problem or network ({diff}); "
+                             "resume with the same ones, or train afresh without resume / with another checkpoint")
         saved = state.get("config", {})
         for key in ("steps", "lbfgs_steps", "seed", "dtype"):
             if key in saved and saved[key] != getattr(self.config, key):
