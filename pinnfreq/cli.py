@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
 from typing import Sequence
+
+from .io.atomic import check_writable, check_writable_folder
 
 
 def load_problem_file(path: str | Path) -> ModuleType:
@@ -56,8 +60,7 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     for key in ("steps", "lbfgs_steps", "time_budget", "device", "dtype", "seed", "checkpoint_every"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out: Path = check_writable_folder(args.out, "--out folder")
     settings.update(checkpoint=str(out / f"{stem}.ckpt.pt"), resume=args.resume, progress=not args.no_progress)
     reference = module.reference() if callable(getattr(module, "reference", None)) else None
     problem = module.problem()
@@ -65,12 +68,10 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     start = time.perf_counter()
     sol = pf.solve(problem, reference=reference, **settings)
     seconds = time.perf_counter() - start
-    sol.save(out / f"{stem}.h5")
-    exported = sol.export(out / f"{stem}.{'xdmf' if sol.time else 'vtu'}")
-    sol.plot(out / f"{stem}.png")
-    steps = len(sol.history.get("step", []))
+    written, failed = write_results(sol, out, stem)
+    steps = len(sol.history["step"])
     print(f"{'interrupted' if sol.interrupted else 'trained'}: {steps} steps in {seconds:.1f} s; "
-          f"wrote {out / (stem + '.h5')}, {exported}, {out / (stem + '.png')}")
+          f"wrote {', '.join(map(str, written))}")
     truth = getattr(module, "TRUE_PARAMETERS", {})
     for name, value in sol.parameters.items():
         known = f" (true {truth[name]:.6g}, rel. error {abs(value - truth[name]) / abs(truth[name]):.2e})" \
@@ -84,7 +85,27 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
         print(f"rel_l2={total:.6e}")
     else:
         print(f"loss={sol.history['loss'][-1]:.6e}" if sol.history["loss"] else "loss=nan (no step was taken)")
+    if failed:
+        print(f"pinnfreq: error: {failed}", file=sys.stderr)
+        return 1
     return 130 if sol.interrupted else 0
+
+
+def write_results(sol, out: Path, stem: str) -> tuple[list[Path], str]:
+    """Write ``<stem>.h5``, the ParaView file and the PNG into ``out``. A write that fails after all the
+    training (the disk filled, the folder vanished) does not lose the result: the files go to a fresh
+    temporary folder instead, and the returned message says what could not be written where."""
+    def write_all(folder: Path) -> list[Path]:
+        sol.save(folder / f"{stem}.h5")
+        exported = sol.export(folder / f"{stem}.{'xdmf' if sol.time else 'vtu'}")
+        return [folder / f"{stem}.h5", exported, sol.plot(folder / f"{stem}.png")]
+
+    try:
+        return write_all(out), ""
+    except OSError as err:
+        rescue = Path(tempfile.mkdtemp(prefix=f"pinnfreq-{stem}-"))
+        return write_all(rescue), (f"could not write the results into {out} ({err.strerror or err}); "
+                                   f"they are in {rescue} instead")
 
 
 def run_script(path: str, argv: Sequence[str] | None = None) -> int:
@@ -100,31 +121,39 @@ def generate_data(args: argparse.Namespace) -> int:
     from .numerics.trajectories import GENERATORS
     from .surrogate.data import Trajectories
 
-    options = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set takes key=value, got {item!r}")
-        try:
-            options[key] = int(value)
-        except ValueError:
-            try:
-                options[key] = float(value)
-            except ValueError:
-                options[key] = value
     if args.n < 1:
         raise ValueError(f"--n must be a positive number of trajectories, got {args.n}")
     generator = GENERATORS[args.equation]
+    options = generator_options(generator, args.equation, args.set or [])
+    check_writable(args.out, "--out file")
     with tqdm(total=args.n, desc=f"{args.equation} trajectories", disable=args.no_progress) as bar:
-        try:
-            data = generator(args.n, seed=args.seed, progress=bar.update, **options)
-        except TypeError as err:
-            raise ValueError(f"{args.equation}: {err} (see pinnfreq/numerics/trajectories.py for its options)") from None
+        data = generator(args.n, seed=args.seed, progress=bar.update, **options)
     out = Trajectories(data["u"], data["axes"], {**data["attrs"], "generator": f"pinnfreq data generate {args.equation}"})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     out.save(args.out)
     print(f"wrote {args.out}: u {tuple(out.u.shape)} (trajectories, times, grid..., channels)")
     return 0
+
+
+def generator_options(generator, equation: str, items: Sequence[str]) -> dict:
+    """``--set key=value`` items as keyword arguments of ``generator``, each converted to the type of
+    its default, so that unknown keys and bad values fail before anything is solved."""
+    from .numerics.trajectories import check_options
+
+    params = {k: p for k, p in inspect.signature(generator).parameters.items() if k not in ("n", "seed", "progress")}
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got {item!r}")
+        if key not in params:
+            raise ValueError(f"--set {key}: {equation} has no option {key!r}; its options are {', '.join(params)}")
+        kind = type(params[key].default)
+        try:
+            options[key] = kind(value) if kind in (int, float, str) else value
+        except ValueError:
+            raise ValueError(f"--set {key}={value}: {key} takes {'an integer' if kind is int else 'a number'}") from None
+    check_options(generator, **options)
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,7 +187,7 @@ def _guard(fn) -> int:
     """User mistakes print one clear line instead of a traceback."""
     try:
         return fn()
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, OSError) as err:
         print(f"pinnfreq: error: {err}", file=sys.stderr)
         return 2
 

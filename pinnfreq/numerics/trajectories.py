@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import kuramoto_sivashinsky, navier_stokes
+from .etdrk4 import output_steps
 from .spectral import solve_periodic
 from .random_fields import gaussian_random_field, sine_superposition
 
@@ -41,6 +42,41 @@ def self_convergence(solve: Callable[[np.ndarray, float], np.ndarray], u0: np.nd
     return float(np.abs(coarse[(Ellipsis, *(slice(None, None, stride),) * dims)] - fine[pick]).max())
 
 
+def check_options(generator: Callable[..., Any], **options: Any) -> dict[str, Any]:
+    """Validate a generator's options (merged with its defaults) before anything is solved; returns
+    the merged options. Raises ValueError naming the option."""
+    import inspect
+
+    merged = {k: p.default for k, p in inspect.signature(generator).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    merged.update(options)
+
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            raise ValueError(f"{generator.__name__}: {msg}")
+
+    for key in ("resolution", "solve_resolution", "batch"):
+        if key in merged:
+            need(isinstance(merged[key], int) and merged[key] >= (1 if key == "batch" else 8),
+                 f"{key} must be an integer >= {1 if key == 'batch' else 8}, got {merged[key]!r}")
+    if "solve_resolution" in merged:
+        need(merged["solve_resolution"] % merged["resolution"] == 0,
+             f"solve_resolution={merged['solve_resolution']} must be a multiple of resolution={merged['resolution']}")
+    for key in ("t_end", "dt", "nu", "length"):
+        if key in merged:
+            need(isinstance(merged[key], (int, float)) and merged[key] > 0, f"{key} must be positive, got {merged[key]!r}")
+    need(isinstance(merged["n_times"], int) and merged["n_times"] >= 2, f"n_times must be >= 2, got {merged['n_times']!r}")
+    if "ic" in merged:
+        need(merged["ic"] in ("pdebench", "grf"), f"ic must be 'pdebench' or 'grf', got {merged['ic']!r}")
+    times = merged.get("burn_in", 0.0) + np.linspace(0, merged["t_end"], merged["n_times"])
+    try:
+        output_steps(times, merged["dt"])
+    except ValueError:
+        raise ValueError(f"{generator.__name__}: the frames t_end / (n_times - 1) = "
+                         f"{merged['t_end'] / (merged['n_times'] - 1):g} apart must be multiples of dt = {merged['dt']:g}") from None
+    return merged
+
+
 def _batched(n: int, batch: int, progress: Progress | None, solve_batch: Callable[[int, int], np.ndarray]) -> np.ndarray:
     parts = []
     for start in range(0, n, batch):
@@ -60,10 +96,8 @@ def burgers(n: int, seed: int = 0, resolution: int = 256, solve_resolution: int 
     stored every 4th, every 5th of its 201 time levels: 256 points, 41 frames). Solved at
     ``solve_resolution`` by a pseudo-spectral ETDRK4 (PDEBench: second-order finite volumes); at
     nu = 0.01 the defaults agree with twice the resolution and half the step to 5e-6 (64 trajectories)."""
-    if solve_resolution % resolution:
-        raise ValueError(f"solve_resolution={solve_resolution} must be a multiple of resolution={resolution}")
-    if ic not in ("pdebench", "grf"):
-        raise ValueError(f"ic must be 'pdebench' or 'grf', got {ic!r}")
+    check_options(burgers, resolution=resolution, solve_resolution=solve_resolution, nu=nu, t_end=t_end,
+                  n_times=n_times, dt=dt, ic=ic, batch=batch)
     rng = np.random.default_rng(seed)
     xs = np.arange(solve_resolution) / solve_resolution
     times = np.linspace(0, t_end, n_times)
@@ -94,6 +128,8 @@ def kuramoto_sivashinsky_trajectories(n: int, seed: int = 0, resolution: int = 2
                                       batch: int = 32, progress: Progress | None = None) -> dict[str, Any]:
     """u_t + u u_x + u_xx + u_xxxx = 0 on [0, length), periodic; random smooth initial conditions
     (a Gaussian random field), the first ``burn_in`` time units (the transient) dropped."""
+    check_options(kuramoto_sivashinsky_trajectories, resolution=resolution, length=length, t_end=t_end,
+                  n_times=n_times, burn_in=burn_in, dt=dt, batch=batch)
     rng = np.random.default_rng(seed)
     x = length * np.arange(resolution) / resolution
     times = burn_in + np.linspace(0, t_end, n_times)
@@ -119,8 +155,8 @@ def navier_stokes_trajectories(n: int, seed: int = 0, resolution: int = 64, solv
                                nu: float = 1e-3, t_end: float = 50.0, n_times: int = 51, dt: float = 1e-2,
                                batch: int = 16, progress: Progress | None = None) -> dict[str, Any]:
     """The FNO paper's Navier-Stokes data: vorticity on the unit torus, nu = 1e-3, frames at t = 0, 1, ..., 50."""
-    if solve_resolution % resolution:
-        raise ValueError(f"solve_resolution={solve_resolution} must be a multiple of resolution={resolution}")
+    check_options(navier_stokes_trajectories, resolution=resolution, solve_resolution=solve_resolution, nu=nu,
+                  t_end=t_end, n_times=n_times, dt=dt, batch=batch)
     rng = np.random.default_rng(seed)
     times = np.linspace(0, t_end, n_times)
     stride = solve_resolution // resolution

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..distributed import finish, is_main
+from ..io.atomic import atomic_path, check_writable_folder
 
 
 def _add_selection(parser: argparse.ArgumentParser, defaults: str) -> None:
@@ -86,8 +89,12 @@ def _train(args: argparse.Namespace) -> int:
     import torch
 
     from .model import Surrogate
-    from .train import train_surrogate
+    from .train import SurrogateConfig, train_surrogate
 
+    if is_main():
+        check_writable_folder(args.out, "--out folder")
+    SurrogateConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, pushforward=args.pushforward,
+                    time_budget=args.time_budget)  # settings are checked before the data are read
     selection = _data_selection(args)
     data = load_data(args.data, selection)
     options = {}
@@ -109,13 +116,26 @@ def _train(args: argparse.Namespace) -> int:
         finish()
         return 0  # under torchrun rank 0 writes the files
     trained.config["data_selection"] = selection  # so that rollout/evaluate pick the same frames by default
-    args.out.mkdir(parents=True, exist_ok=True)
-    trained.save(args.out / "surrogate.pt")
-    summary = _write_rollouts(trained, data, trained.test_indices, args.out)
+    out, failed = args.out, ""
+    try:
+        summary = _write_all(trained, data, out)
+    except OSError as err:  # after all the training: keep the result, somewhere
+        out = Path(tempfile.mkdtemp(prefix="pinnfreq-surrogate-"))
+        failed = f"could not write into {args.out} ({err.strerror or err}); the model and rollouts are in {out} instead"
+        summary = _write_all(trained, data, out)
     finish()
-    print(f"wrote {args.out / 'surrogate.pt'} and the test rollouts in {args.out}/")
+    print(f"wrote {out / 'surrogate.pt'} and the test rollouts in {out}/")
     _print(summary)
+    if failed:
+        print(f"pinnfreq: error: {failed}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _write_all(trained, data, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    trained.save(out / "surrogate.pt")
+    return _write_rollouts(trained, data, trained.test_indices, out)
 
 
 def _select(spec: str, trained, data) -> np.ndarray:
@@ -144,8 +164,8 @@ def _loaded(args: argparse.Namespace):
 
 
 def _rollout(args: argparse.Namespace) -> int:
+    check_writable_folder(args.out, "--out folder")
     trained, data = _loaded(args)
-    args.out.mkdir(parents=True, exist_ok=True)
     summary = _write_rollouts(trained, data, _select(args.trajectories, trained, data), args.out)
     print(f"wrote rollout.h5, rollout.xdmf, rollout.png in {args.out}/")
     _print(summary)
@@ -168,7 +188,8 @@ def _write_rollouts(trained, data, indices: np.ndarray, out: Path) -> dict:
     times = np.asarray(data.axes["t"])[h:]
     export_xdmf(out / "rollout.xdmf", pred[0], true[0], data.axes, times)
     plot_rollout(out / "rollout.png", pred[0], true[0], data.axes, times)
-    (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+    with atomic_path(out / "metrics.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
     return summary
 
 

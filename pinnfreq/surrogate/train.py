@@ -54,7 +54,9 @@ class SurrogateConfig:
                   (math.isfinite(self.lr) and self.lr > 0, f"lr must be positive, got {self.lr}"),
                   (self.schedule in (None, "cosine", "step"), f"schedule must be None, 'cosine' or 'step', got {self.schedule!r}"),
                   (self.loss in ("relative", "mse"), f"loss must be 'relative' or 'mse', got {self.loss!r}"),
-                  (self.pushforward >= 0, "pushforward must be >= 0")]
+                  (self.pushforward >= 0, "pushforward must be >= 0"),
+                  (self.time_budget is None or (math.isfinite(self.time_budget) and self.time_budget > 0),
+                   f"time_budget must be positive seconds, got {self.time_budget!r}")]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(f"SurrogateConfig: {msg}")
@@ -161,7 +163,7 @@ def train_surrogate(trajectories: Trajectories, model: Surrogate, config: Surrog
         for x, y in loader:
             # only a time budget reads the clock; under torchrun rank 0's clock steers every rank
             elapsed = ctx.from_main(time.perf_counter() - start) if cfg.time_budget is not None else 0.0
-            if cfg.time_budget is not None and elapsed > cfg.time_budget:
+            if cfg.time_budget is not None and elapsed > cfg.time_budget and step > 0:  # a budget allows one step
                 out_of_time = True  # checked every step: one epoch can be long
                 break
             lr = _learning_rate(cfg, step, total, len(loader), elapsed)

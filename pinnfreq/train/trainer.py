@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..afe import AFE, AFERun
+from ..io.atomic import check_writable
 from ..model import PINNModel
 from ..problem import Problem
 from ..reference import Reference
@@ -89,6 +90,8 @@ class Trainer:
         previous = self._install_sigint()
         bar = None
         try:
+            if cfg.checkpoint:
+                check_writable(cfg.checkpoint, "checkpoint")
             self._ensure_batches()
             check_problem(self.problem, self.model, self.batches)
             if cfg.resume and cfg.checkpoint and Path(cfg.checkpoint).exists():
@@ -121,7 +124,7 @@ class Trainer:
                     self.afe.analyse(self.step, self.evaluate())
                     self._snapshot()  # a later recovery must not fall back to fewer tokens
                 if cfg.checkpoint and self.step % cfg.checkpoint_every == 0:
-                    self.save(cfg.checkpoint)
+                    self._save_or_warn(cfg.checkpoint)
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
             self._stop = self.interrupted = True
         finally:
@@ -134,7 +137,7 @@ class Trainer:
             self._event(f"step {self.step}: interrupted", warn=True)
         self.evaluate()
         if cfg.checkpoint:
-            self.save(cfg.checkpoint)
+            self._save_or_warn(cfg.checkpoint)
 
     def evaluate(self) -> dict[str, float] | None:
         """Relative L2 error per field against the reference (recorded in the history)."""
@@ -162,6 +165,15 @@ class Trainer:
             "engine": self.engine.state_dict(), "afe": None if self.afe is None else self.afe.state_dict(),
             "identity": self.identity(),
         })
+
+    def _save_or_warn(self, path: str) -> None:
+        """A checkpoint that cannot be written (a full disk, a folder gone) must not end the run:
+        the result stays in memory and is returned; the history says what was not written."""
+        try:
+            self.save(path)
+        except OSError as err:
+            self._event(f"step {self.step}: could not write the checkpoint {path} ({err.strerror or err}); "
+                        "training goes on, the result is kept in memory", warn=True)
 
     def identity(self) -> dict[str, Any]:
         """What a checkpoint belongs to; resuming into anything else is refused."""
