@@ -99,9 +99,11 @@ def test_two_dimensional_problem_on_a_disk_with_two_fields():
     disk = pf.Disk([0, 0], 1)
     prob = pf.Problem(disk, ("u", "v"), {"laplace": lambda u: pf.laplacian(u), "couple": lambda u, v: v - 2 * u},
                       [pf.Dirichlet(lambda x, y: x * y, on=disk.boundary, field="u")])
-    sol = pf.solve(prob, pf.MLP(2, 2, 24, 2), steps=600, lr=5e-3, points=256, boundary_points=128, progress=False)
+    # Adam alone (600 steps) left the coupling at 0.09 here; with L-BFGS errors are ~1e-3 for seeds 0-2
+    sol = pf.solve(prob, pf.MLP(2, 2, 24, 2), steps=300, lbfgs_steps=200, lr=5e-3, points=256, boundary_points=128,
+                   progress=False)
     g = np.linspace(-0.6, 0.6, 7)
     out = sol(x=g[:, None], y=g[None, :])
     assert set(out) == {"u", "v"} and out["u"].shape == (7, 7)
-    assert np.abs(out["u"] - g[:, None] * g[None, :]).max() < 0.05  # u = xy is harmonic
-    assert np.abs(out["v"] - 2 * out["u"]).max() < 0.05
+    assert np.abs(out["u"] - g[:, None] * g[None, :]).max() < 0.02  # u = xy is harmonic
+    assert np.abs(out["v"] - 2 * out["u"]).max() < 0.02
