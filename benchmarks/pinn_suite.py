@@ -228,11 +228,11 @@ def main() -> None:
             for s in args.seeds:
                 spec = {"problem": p, "entry": e, "seed": s, "budget": budget, "steps": steps, "device": args.device,
                         "threads": args.threads}
-                if e == "deepxde" and not have_dde:
-                    results.append({**spec, "error": "DeepXDE not installed"})
-                    continue
                 if key(spec) in done and "rel_l2" in done[key(spec)]:
                     results.append(done[key(spec)])
+                    continue
+                if e == "deepxde" and not have_dde:
+                    results.append({**spec, "error": "DeepXDE not installed"})
                     continue
                 r = launch(spec, timeout=(budget or 60) * 3 + 300)
                 results.append(r)

@@ -162,3 +162,17 @@ def test_cli_mistakes_give_one_line_before_expensive_work(tmp_path, args, messag
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
     assert time.monotonic() - start < 60
+
+
+def test_cli_resume_after_the_problem_file_changed_is_refused_in_one_line(tmp_path):
+    script = (ROOT / "problems" / "burgers1d.py").read_text()
+    first = tmp_path / "burgers1d.py"
+    first.write_text(script.replace('Path(__file__).resolve().parent.parent / "data"', f'Path({str(ROOT)!r}) / "data"'))
+    res = _cli("solve", str(first), "--steps", "3", "--lbfgs-steps", "0", "--no-progress", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    first.write_text(first.read_text().replace("pf.Interval(-1.0, 1.0", "pf.Interval(-2.0, 2.0"))
+    res = _cli("solve", str(first), "--steps", "5", "--lbfgs-steps", "0", "--no-progress", "--resume",
+               "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert re.fullmatch(r"pinnfreq: error: the checkpoint .* belongs to another problem or network "
+                        r"\(lower: checkpoint \[-1\.0, 0\.0\], now \[-2\.0, 0\.0\]; upper: .*\n", res.stderr), res.stderr
