@@ -157,7 +157,8 @@ def test_coordinate_names_that_break_derivative_spelling_are_rejected(names, mes
 
 def test_unambiguous_coordinate_names_are_accepted():
     for names in (("x1", "x2", "x3"), ("xa", "x", "t"), ("r", "theta")):
-        pf.Problem(pf.Box([0.0] * len(names), [1.0] * len(names), names=list(names)), "u", lambda u: u)
+        problem = pf.Problem(pf.Box([0.0] * len(names), [1.0] * len(names), names=list(names)), "u", lambda u: u)
+        assert problem.coordinates == names
 
 
 def test_a_time_budget_always_allows_one_step_and_histories_have_their_keys():
