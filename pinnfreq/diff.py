@@ -43,13 +43,17 @@ class FieldStore:
         self._cache: dict[tuple[int, tuple[int, ...]], Tensor] = {(i, zero): values[:, i] for i in range(len(self.fields))}
         self.backward_passes = 0  # for tests of reuse
         self.requested: set[tuple[int, ...]] = set()  # derivative multi-indices asked for (engine probing)
+        self.closed = False
 
     @classmethod
     def from_jet(cls, points: Tensor, jet: "Jet", coordinates: Sequence[str], fields: Sequence[str],
-                 spatial: Sequence[str] | None = None) -> "FieldStore":
+                 spatial: Sequence[str] | None = None, closed: bool = False) -> "FieldStore":
         """A store pre-filled from Taylor mode: values, all first derivatives, the jet's second-order
-        pairs. Anything else is still computed on demand by autograd from these entries."""
+        pairs. Anything else is computed on demand by autograd from these entries, unless ``closed``
+        (the network kept parts of the jet as constants of the points, so autograd would miss them):
+        then asking for it raises."""
         store = cls(points, jet.v, coordinates, fields, spatial)
+        store.closed = closed
         d = len(store.coordinates)
         for f in range(len(store.fields)):
             for i in range(d):
@@ -84,6 +88,12 @@ class FieldStore:
         """The derivative of ``field`` with multi-index ``orders``, shape (n,)."""
         self.requested.add(orders)
         key = (field, orders)
+        if key not in self._cache and self.closed:
+            name = self.fields[field] + "." + "".join(c * k for c, k in zip(self.coordinates, orders))
+            raise RuntimeError(
+                f"{name} was not asked for when the Taylor engine learnt which derivatives this term reads "
+                "(its first evaluation); a residual must read the same derivatives every time, or train "
+                "with engine='autograd'")
         if key not in self._cache:
             parents = [j for j, k in enumerate(orders) if k > 0]
             # prefer a parent already computed; its backward pass gives this entry and its siblings

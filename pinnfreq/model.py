@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Mapping, Sequence
 
 import torch
@@ -39,10 +40,17 @@ class PINNModel(nn.Module):
         """(n, d) physical points -> (n, n_fields)."""
         return self.network(self.normalise(points))
 
-    def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, int]]) -> Jet:
+    def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, int]], cache: dict | None = None) -> Jet:
         """Values, first derivatives and the second derivatives ``pairs`` with respect to the physical
-        coordinates, in Taylor mode (the network must implement ``forward_jet``)."""
+        coordinates, in Taylor mode (the network must implement ``forward_jet``).
+
+        ``cache``: a dict for this one set of points, where the network keeps what depends on them alone
+        (:mod:`pinnfreq.nn.cache`); passed on to networks whose ``forward_jet`` takes it.
+        """
         if not hasattr(self.network, "forward_jet"):
             raise NotImplementedError(f"{type(self.network).__name__} has no Taylor-mode forward_jet")
         scale = 2 / (self.upper - self.lower)
-        return self.network.forward_jet(Jet.input(points, pairs).scale(scale).shift(-self.lower * scale - 1))
+        x = Jet.input(points, pairs).scale(scale).shift(-self.lower * scale - 1)
+        if cache is not None and "cache" in inspect.signature(self.network.forward_jet).parameters:
+            return self.network.forward_jet(x, cache=cache)
+        return self.network.forward_jet(x)

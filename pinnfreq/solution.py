@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -57,17 +57,47 @@ class Solution:
         return {k: float(v.detach()) for k, v in self.model.unknowns.items()}
 
     # -- evaluation ----------------------------------------------------------------------------------
-    def evaluate(self, points: np.ndarray, chunk: int = 65536) -> np.ndarray:
-        """Field values at physical points (m, d) -> (m, n_fields), in chunks, without autograd."""
+    def evaluate(self, points: np.ndarray, chunk: int = 65536, out: Any = None) -> np.ndarray:
+        """Field values at physical points (m, d) -> (m, n_fields), ``chunk`` points at a time, without
+        autograd; written into ``out`` (anything sliceable of that shape, e.g. an h5py dataset) when given."""
         p = np.asarray(points, dtype=float)
         if p.ndim != 2 or p.shape[1] != len(self.coordinates):
             raise ValueError(f"points must be (m, {len(self.coordinates)}) with columns {self.coordinates}, got {p.shape}")
+        out = np.empty((len(p), len(self.fields))) if out is None else out
+        for start in range(0, len(p), chunk):
+            out[start:start + chunk] = self._values(p[start:start + chunk])
+        return out
+
+    def evaluate_grid(self, axes: Mapping[str, np.ndarray], chunk: int = 65536, out: Any = None) -> np.ndarray:
+        """Field values on the tensor grid of ``axes`` (one 1-D array per coordinate, ``ij`` order),
+        flattened: (prod(len(axis)), n_fields). Streams: only ``chunk`` grid points exist at a time, so
+        besides ``out`` (pass an h5py dataset or a memmap for grids larger than memory) the memory used is
+        bounded by the chunk, also for 10^7 points."""
+        total = int(np.prod([len(axes[c]) for c in self._check_axes(axes)]))
+        out = np.empty((total, len(self.fields))) if out is None else out
+        for start, block in self._grid_chunks(axes, chunk):
+            out[start:start + len(block)] = self._values(block)
+        return out
+
+    def _check_axes(self, axes: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+        missing = [c for c in self.coordinates if c not in axes]
+        if missing:
+            raise ValueError(f"a grid needs an axis for every coordinate {self.coordinates}; missing {missing}")
+        return self.coordinates
+
+    def _grid_chunks(self, axes: Mapping[str, np.ndarray], chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, points (k, d)) over the flattened ``ij`` grid, ``chunk`` points at a time."""
+        vectors = [np.asarray(axes[c], dtype=float).ravel() for c in self._check_axes(axes)]
+        shape = tuple(len(v) for v in vectors)
+        total = int(np.prod(shape))
+        for start in range(0, total, chunk):
+            index = np.unravel_index(np.arange(start, min(start + chunk, total)), shape)
+            yield start, np.stack([v[i] for v, i in zip(vectors, index)], axis=1)
+
+    def _values(self, block: np.ndarray) -> np.ndarray:
         ref = next(self.model.parameters())
-        out = []
         with torch.no_grad():
-            for block in np.array_split(p, max(1, int(np.ceil(len(p) / chunk)))):
-                out.append(self.model(torch.as_tensor(block, dtype=ref.dtype, device=ref.device)).double().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.fields)))
+            return self.model(torch.as_tensor(block, dtype=ref.dtype, device=ref.device)).double().cpu().numpy()
 
     def __call__(self, **coords: Any) -> np.ndarray | dict[str, np.ndarray]:
         """``sol(x=..., t=...)``: coordinates broadcast together; one field gives an array of the
@@ -99,15 +129,15 @@ class Solution:
             lo, hi = self.model.lower.cpu().numpy(), self.model.upper.cpu().numpy()
             axes = {c: np.linspace(lo[i], hi[i], int(counts[c])) for i, c in enumerate(self.coordinates)}
             mask = None
-        mesh = np.meshgrid(*axes.values(), indexing="ij")
-        points = np.stack([m.ravel() for m in mesh], axis=1)
+        shape = tuple(len(axes[c]) for c in self.coordinates)
         if mask is None:
-            mask = (self._contains(points) if self._contains is not None else np.ones(len(points), bool)).reshape(mesh[0].shape)
-        values = self.evaluate(points)
-        out = {}
-        for i, f in enumerate(self.fields):
-            v = values[:, i].reshape(mesh[0].shape)
-            out[f] = np.where(mask, v, np.nan)
+            mask = np.ones(shape, bool)
+            if self._contains is not None:
+                flat = mask.reshape(-1)
+                for start, block in self._grid_chunks(axes, 65536):
+                    flat[start:start + len(block)] = self._contains(block)
+        values = self.evaluate_grid(axes)
+        out = {f: np.where(mask, values[:, i].reshape(shape), np.nan) for i, f in enumerate(self.fields)}
         return axes, out, mask
 
     def error(self, reference: Reference | None = None) -> dict[str, dict[str, float]]:

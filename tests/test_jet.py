@@ -60,6 +60,8 @@ def _ca_with_afe_tokens():
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=3, n_base=16, n_scales=2),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, update="residual"),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, first_query="input"),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, n_heads=4),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, low_frequency=6),
     _ca_with_afe_tokens,
 ])
 def test_networks_in_taylor_mode_match_autograd(net):
@@ -87,6 +89,99 @@ def test_parameter_gradients_through_jets_match():
     got = torch.autograd.grad((lap_jet**2).mean(), params, allow_unused=True)
     for a, b in zip(ref, got):
         assert (a is None and b is None) or torch.allclose(a, b, atol=1e-12)
+
+
+def test_batched_matrix_product_rule():
+    """Jet.bmm (one torch.bmm over product-rule-expanded components) against autograd, with a mixed pair."""
+    torch.manual_seed(3)
+    w1, w2 = torch.randn(2, 12, dtype=torch.float64), torch.randn(2, 20, dtype=torch.float64)
+
+    def plain(p):
+        return torch.bmm(torch.tanh(p @ w1).view(-1, 3, 4), torch.sin(p @ w2).view(-1, 4, 5)).flatten(1)
+
+    def jet(j):
+        return (j @ w1).tanh().reshape(len(j.v), 3, 4).bmm((j @ w2).sin().reshape(len(j.v), 4, 5))
+
+    for k in (0, 7, 14):
+        assert_jet_matches_autograd(lambda p, k=k: plain(p)[:, k], lambda j, k=k: jet(j).reshape(len(j.v), 15).column(k), _x())
+
+
+@pytest.mark.parametrize("net", [
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, n_heads=2, low_frequency=4),
+    _ca_with_afe_tokens,
+    lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
+])
+def test_cached_features_give_the_same_values_and_gradients(net):
+    """The per-point-set cache (waves kept, envelope applied per step, its gradient summed by chunks)
+    changes nothing: values, derivatives and every parameter gradient, the envelope's included, equal
+    those of plain autograd through an uncached jet."""
+    torch.manual_seed(4)
+    model = net().double()
+    x = _x(300)
+
+    def loss(j):
+        return (j.h.sum(0) ** 2).mean() + (j.g**2).mean() + (j.v**2).mean()
+
+    cache: dict = {}
+    model.forward_jet(Jet.input(x, [(0, 0), (1, 1)]), cache=cache)  # fills it
+    assert cache
+    cached = model.forward_jet(Jet.input(x, [(0, 0), (1, 1)]), cache=cache)
+    plain = model.forward_jet(Jet.input(x.clone().requires_grad_(True), [(0, 0), (1, 1)]))  # no constants
+    for a, b in ((cached.v, plain.v), (cached.g, plain.g), (cached.h, plain.h)):
+        assert torch.allclose(a, b, atol=1e-12)
+    params = list(model.parameters())
+    for a, b in zip(torch.autograd.grad(loss(cached), params), torch.autograd.grad(loss(plain), params)):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_envelope_gradient_over_many_chunks(monkeypatch):
+    """The envelope's gradient, summed a chunk of points at a time, against central differences."""
+    import pinnfreq.jet as jet_module
+
+    monkeypatch.setattr(jet_module._ScaledBmm, "CHUNK_ELEMENTS", 1000)  # 7 points a chunk: 29 chunks
+    torch.manual_seed(5)
+    model = CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2).double()
+    x, cache = _x(200), {}
+
+    def loss():
+        j = model.forward_jet(Jet.input(x, [(0, 0)]), cache=cache)
+        return (j.h[0] ** 2).mean()
+
+    (grad,) = torch.autograd.grad(loss(), [model.bank.rho])
+    eps = 1e-6
+    with torch.no_grad():
+        model.bank.rho += eps
+        up = loss()
+        model.bank.rho -= 2 * eps
+        down = loss()
+        model.bank.rho += eps
+    assert torch.allclose(grad, (up - down) / (2 * eps), rtol=1e-6)
+
+
+def test_cache_follows_the_tokens_and_pairs():
+    """AFE's new tokens or other derivative pairs recompute what is cached, never reuse it."""
+    torch.manual_seed(6)
+    model = CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2).double()
+    x, cache = _x(), {}
+    model.forward_jet(Jet.input(x, [(0, 0)]), cache=cache)
+    model.add_tokens(torch.ones(8, 2, dtype=torch.float64) * 3.0, torch.zeros(8, dtype=torch.float64),
+                     torch.full((8,), 0.3, dtype=torch.float64))
+    for pairs in ([(0, 0)], [(0, 1)]):
+        cached = model.forward_jet(Jet.input(x, pairs), cache=cache)
+        fresh = model.forward_jet(Jet.input(x, pairs))
+        assert torch.allclose(cached.h, fresh.h, atol=1e-12) and torch.allclose(cached.v, fresh.v, atol=1e-12)
+
+
+def test_closed_store_refuses_derivatives_it_does_not_carry():
+    from pinnfreq.diff import FieldStore
+
+    x = _x()
+    jet = MLP(2, 1, 8, 2).double().forward_jet(Jet.input(x, [(0, 0)]))
+    store = FieldStore.from_jet(x.requires_grad_(True), jet, ("x", "y"), ("u",), closed=True)
+    assert torch.equal(store.field("u").xx.value, jet.h[0][:, 0])
+    with pytest.raises(RuntimeError, match=r"u\.yy was not asked for .* engine='autograd'"):
+        store.field("u").yy.value
 
 
 def test_unsupported_activation_is_named():

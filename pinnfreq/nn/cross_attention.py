@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from ..jet import Jet
 from ..jet import activation as jet_activation
+from .cache import jet_key, memo
 from .features import FourierFeatureBank
 from .mlp import MLP
 from .post_features import PostFeatures
@@ -125,53 +126,81 @@ class CrossAttentionNet(nn.Module):
     def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Fields (n, out_channels); with ``return_attention``, also the weights (n, L, heads, N_tok)."""
         phi, h = self.tokens(x)
+        h_t = h.transpose(1, 2)
         q = self.act(self.first(phi if self.first_query == "features" else x))
         weights = []
         for l, layer in enumerate(self.layers):
-            ca, a = self._attend(q, h, l)
+            a = torch.softmax(torch.bmm(self._keys(q, l), h_t) * self._score_scale + self.logit_bias[l], -1)
             weights.append(a)
-            q_tilde = q + ca
+            q_tilde = q + self._values(torch.bmm(a, h), l)
             q = q_tilde + self.act(layer(q_tilde)) if self.update == "residual" else self.act(layer(q_tilde))
         u = self.readout(q)
         if self.low is not None:
             u = u + self.alpha * self.low(x)
         return (u, torch.stack(weights, dim=1)) if return_attention else u
 
-    def forward_jet(self, x: Jet) -> Jet:
-        """The same network in Taylor mode (single head, no composite output)."""
-        if self.n_heads != 1 or self.low is not None:
-            raise NotImplementedError("the Taylor engine covers single-head CrossAttentionNet without low_frequency")
+    def forward_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        """The same network in Taylor mode.
+
+        ``cache``: a dict kept by the caller for one fixed set of points (``x`` the same every call).
+        The features' waves cos(omega^T x + b) and their derivatives cannot change there, only the
+        envelope, one factor per feature; they are computed once and kept in it, laid out for the
+        token contractions. Derivatives beyond the jet's are then not available by autograd.
+        """
         act = jet_activation(self.config["activation"])
-        phi = self.bank.forward_jet(x)
-        feats = Jet.cat([phi, self.post.forward_jet(x)], -1) if self.post.n_features else phi
-        h = feats.reshape(x.v.shape[0], self.n_tokens, -1)
-        q = act((phi if self.first_query == "features" else x).linear(self.first))
-        scale = 1 / math.sqrt(q.v.shape[1])
+        scores_rhs, mix_rhs = self._token_operands(x, cache)
+        envelope = torch.cat([self.bank.envelope(), self.post.scale])
+        t, d = self.n_tokens, self.config["hidden_channels"]
+        c = 1 + len(x.g) + len(x.pairs)  # jet components: value, first derivatives, second-order pairs
+        # the envelope in the two layouts of the waves (Jet.bmm_operand: components stacked)
+        scores_scale = envelope.view(t, d).T.repeat(c, 1)
+        mix_scale = envelope.view(t, d).repeat(c, 1)
+        scores_scaled, mix_scaled = scores_rhs * scores_scale.detach(), mix_rhs * mix_scale.detach()
+        q = self.bank.first_layer_jet(x, self.first, cache) if self.first_query == "features" else x.linear(self.first)
+        q = act(q)
         for l, layer in enumerate(self.layers):
-            s = (q @ self.w_q[l]) @ self.w_k[l].T
-            a = (s.unsqueeze(1) * h).sum(-1).scale(scale).shift(self.logit_bias[l]).softmax(-1)
-            q_tilde = q + (a.unsqueeze(-1) * h).sum(1) @ self.w_v[l]
+            s = q.map(lambda z, l=l: self._keys(z, l))  # (n, heads, d): linear in q
+            scores = s.bmm_operand_left(scores_rhs, scores_scale, scores_scaled)
+            a = scores.scale(self._score_scale).shift(self.logit_bias[l]).softmax(-1)
+            mixed = a.bmm_operand_left(mix_rhs, mix_scale, mix_scaled)
+            q_tilde = q + mixed.map(lambda z, l=l: self._values(z, l))
             q = q_tilde + act(q_tilde.linear(layer)) if self.update == "residual" else act(q_tilde.linear(layer))
-        return q.linear(self.readout)
+        u = q.linear(self.readout)
+        if self.low is not None:
+            u = u + self.low.forward_jet(x).scale(self.alpha)
+        return u
+
+    def _token_operands(self, x: Jet, cache: dict | None) -> tuple[Tensor, Tensor]:
+        """The tokens' waves (no envelope) in the two layouts of Jet.bmm: transposed for the scores
+        (n, K d_q, N_tok), as is for the weighted sum (n, K N_tok, d_q); kept in ``cache`` for fixed
+        points (:mod:`pinnfreq.nn.cache`)."""
+        def make() -> tuple[Tensor, Tensor]:
+            waves = self.bank.waves_jet(x)
+            if self.post.n_features:
+                waves = Jet.cat([waves, self.post.waves_jet(x)], -1)
+            tokens = waves.reshape(x.v.shape[0], self.n_tokens, -1)
+            return tokens.transpose(1, 2).bmm_operand(), tokens.bmm_operand()
+
+        return memo(cache, "tokens", (jet_key(x), self.n_tokens), make)
+
+    @property
+    def _score_scale(self) -> float:
+        return 1 / math.sqrt(self.config["hidden_channels"] // self.n_heads)
+
+    def _keys(self, q: Tensor, l: int) -> Tensor:
+        """(..., d) -> (..., heads, d): per head, the query mapped to key space, Q W_Q W_K^T, so that the
+        scores are one product with the tokens (no token is ever projected)."""
+        heads, d = self.n_heads, q.shape[-1]
+        qh = (q @ self.w_q[l]).unflatten(-1, (heads, d // heads))
+        return torch.einsum("...hc,ehc->...he", qh, self.w_k[l].view(d, heads, d // heads))
+
+    def _values(self, mixed: Tensor, l: int) -> Tensor:
+        """(..., heads, d) attention-weighted tokens -> (..., d): each head's slice of H W_V, concatenated."""
+        heads, d = self.n_heads, mixed.shape[-1]
+        out = torch.einsum("...he,ehc->...hc", mixed, self.w_v[l].view(d, heads, d // heads))
+        return out.flatten(-2)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
         if prefix + "logit_bias" in state_dict:  # AFE may have appended tokens: take the saved count
             self.logit_bias = self.logit_bias.new_zeros(state_dict[prefix + "logit_bias"].shape)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def _attend(self, q: Tensor, h: Tensor, l: int) -> tuple[Tensor, Tensor]:
-        n, d = q.shape
-        heads, dh = self.n_heads, d // self.n_heads
-        if heads == 1:
-            s = (q @ self.w_q[l]) @ self.w_k[l].T  # (n, d): scores_t = s . H_t
-            scores = (s.unsqueeze(1) * h).sum(-1) / math.sqrt(dh) + self.logit_bias[l]
-            a = torch.softmax(scores, dim=-1)  # (n, T)
-            ca = (a.unsqueeze(-1) * h).sum(1) @ self.w_v[l]
-            return ca, a.unsqueeze(1)
-        qh = (q @ self.w_q[l]).view(n, heads, dh)
-        s = torch.einsum("nhc,ehc->nhe", qh, self.w_k[l].view(d, heads, dh))  # (n, heads, d)
-        scores = torch.einsum("nhe,nte->nht", s, h) / math.sqrt(dh) + self.logit_bias[l]
-        a = torch.softmax(scores, dim=-1)
-        mixed = torch.einsum("nht,nte->nhe", a, h)  # (n, heads, d)
-        ca = torch.einsum("nhe,ehc->nhc", mixed, self.w_v[l].view(d, heads, dh)).reshape(n, d)
-        return ca, a

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..jet import Jet
+from .cache import jet_key, memo
 
 
 class FourierFeatureBank(nn.Module):
@@ -73,8 +74,24 @@ class FourierFeatureBank(nn.Module):
         """a_{m,k}, shape (n_features,)."""
         return torch.exp(-self.beta * self.omega.norm(dim=1))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm * self.amplitudes() * torch.cos(x @ self.omega.T + self.phase)
+    def envelope(self) -> Tensor:
+        """The factor of each feature, sqrt(2/M) a_{m,k}: (n_features,). The only part of phi that
+        training changes (through beta)."""
+        return self.norm * self.amplitudes()
 
-    def forward_jet(self, x: Jet) -> Jet:
-        return (x @ self.omega.T).shift(self.phase).cos().scale(self.norm * self.amplitudes())
+    def forward(self, x: Tensor) -> Tensor:
+        return self.envelope() * torch.cos(x @ self.omega.T + self.phase)
+
+    def waves_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        """cos(omega^T x + b) and its derivatives, without the envelope: constant for fixed points, so
+        kept in ``cache`` (see :mod:`pinnfreq.nn.cache`)."""
+        return memo(cache, "bank", jet_key(x), lambda: (x @ self.omega.T).shift(self.phase).cos())
+
+    def forward_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        return self.waves_jet(x, cache).scale(self.envelope())
+
+    def first_layer_jet(self, x: Jet, layer: nn.Linear, cache: dict | None = None) -> Jet:
+        """``layer(phi(x))`` in Taylor mode with the envelope folded into the weight, W diag(a), so that
+        no per-point tensor is rescaled; the same as ``self.forward_jet(x).linear(layer)``."""
+        w = layer.weight * self.envelope()
+        return self.waves_jet(x, cache).map(lambda z: z @ w.T).shift(layer.bias)

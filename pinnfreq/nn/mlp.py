@@ -46,9 +46,11 @@ class MLP(nn.Module):
             x = self.act(layer(x))
         return self.out(x)
 
-    def forward_jet(self, x: Jet) -> Jet:
+    def forward_jet(self, x: Jet, cache: dict | None = None, skip_first: bool = False) -> Jet:  # noqa: ARG002
+        """Taylor mode (nothing here depends on the points alone, so ``cache`` is unused); with
+        ``skip_first``, ``x`` is already the first layer's pre-activation."""
         act = jet_activation(self.config["activation"])
-        for layer in self.hidden:
-            x = act(x.linear(layer))
+        for k, layer in enumerate(self.hidden):
+            x = act(x if skip_first and k == 0 else x.linear(layer))
         return x.linear(self.out)
 

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..jet import Jet
+from .cache import jet_key, memo
 
 
 class PostFeatures(nn.Module):
@@ -39,8 +40,14 @@ class PostFeatures(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.scale * torch.cos(x @ self.omega.T + self.phase)
 
-    def forward_jet(self, x: Jet) -> Jet:
-        return (x @ self.omega.T).shift(self.phase).cos().scale(self.scale)
+    def waves_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        """cos(omega^T x + b) and its derivatives, without the scale (kept in ``cache`` for fixed points
+        and this many features)."""
+        return memo(cache, "post", (jet_key(x), self.n_features),
+                    lambda: (x @ self.omega.T).shift(self.phase).cos())
+
+    def forward_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        return self.waves_jet(x, cache).scale(self.scale)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
         for name in ("omega", "phase", "scale"):

@@ -30,5 +30,6 @@ class RFFMLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(self.bank(x))
 
-    def forward_jet(self, x: Jet) -> Jet:
-        return self.mlp.forward_jet(self.bank.forward_jet(x))
+    def forward_jet(self, x: Jet, cache: dict | None = None) -> Jet:
+        """Taylor mode; ``cache`` keeps the bank's waves for fixed points (:mod:`pinnfreq.nn.cache`)."""
+        return self.mlp.forward_jet(self.bank.first_layer_jet(x, self.mlp.hidden[0], cache), skip_first=True)

@@ -27,8 +27,11 @@ class TrainConfig:
     weights : loss weight per term (default 1).  adaptive_weights : "gradnorm" balances terms by their
         gradient norms every ``adapt_every`` steps (Wang et al. 2023), None keeps the weights fixed.
     grad_clip : clip the gradient norm (None: no clipping).
-    engine : "autograd" (nested reverse mode, the reference) or "taylor" (one Taylor-mode forward pass
-        carrying the derivatives each residual reads; see ``pinnfreq.train.losses.Engine``).
+    engine : "taylor" (default: one Taylor-mode forward pass carrying the derivatives each residual reads,
+        where the network has ``forward_jet`` and the residual needs at most second derivatives, else
+        autograd, per term; see ``pinnfreq.train.losses.Engine``) or "autograd" (nested reverse mode,
+        the reference). Taylor mode took 2x less time per step for the default network
+        (``benchmarks/step_cost.py``).
     device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...  dtype : "float32" or "float64".
     seed : fixes the network initialisation and every point set.
     init : "seed" rebuilds a pinnfreq model from its configuration under ``seed``; "keep" trains it as given.
@@ -52,7 +55,7 @@ class TrainConfig:
     adaptive_weights: str | None = None
     adapt_every: int = 100
     grad_clip: float | None = None
-    engine: str = "autograd"
+    engine: str = "taylor"
     device: str = "auto"
     dtype: str = "float32"
     seed: int = 0

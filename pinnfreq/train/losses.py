@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -18,10 +18,15 @@ from .config import INTERIOR_POINTS, TrainConfig
 
 @dataclass
 class Batch:
-    """Points of one loss term: (n, d), with outward normals (n, d) where the term has them."""
+    """Points of one loss term: (n, d), with outward normals (n, d) where the term has them.
+
+    ``cache`` holds what the network computes from these points alone (:mod:`pinnfreq.nn.cache`); a
+    new batch (a resampling) starts empty.
+    """
 
     points: Tensor
     normals: Tensor | None
+    cache: dict = field(default_factory=dict, repr=False)
 
 
 def term_points(problem: Problem, config: TrainConfig, term: str) -> int:
@@ -98,8 +103,8 @@ def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[
     if pairs is None:
         store = FieldStore(points, model(points), problem.coordinates, problem.fields, problem.spatial)
     else:
-        store = FieldStore.from_jet(points, model.forward_jet(points, pairs), problem.coordinates, problem.fields,
-                                    problem.spatial)
+        store = FieldStore.from_jet(points, model.forward_jet(points, pairs, batch.cache), problem.coordinates,
+                                    problem.fields, problem.spatial, closed=True)
     return Context(store, dict(model.unknowns.items()), batch.normals)
 
 
