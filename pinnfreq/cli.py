@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Sequence
 
+from . import distributed
 from .io.atomic import check_writable, check_writable_folder
 
 
@@ -60,14 +61,19 @@ def run_problem(path: str | Path, args: argparse.Namespace) -> int:
     for key in ("steps", "lbfgs_steps", "time_budget", "device", "dtype", "seed", "checkpoint_every"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    out: Path = check_writable_folder(args.out, "--out folder")
+    main = distributed.is_main()  # under torchrun, rank 0 alone prints and writes
+    out: Path = check_writable_folder(args.out, "--out folder") if main else Path(args.out)
     settings.update(checkpoint=str(out / f"{stem}.ckpt.pt"), resume=args.resume, progress=not args.no_progress)
     reference = module.reference() if callable(getattr(module, "reference", None)) else None
     problem = module.problem()
-    print(f"solving {problem.name}: terms {', '.join(problem.terms)}; results in {out}/", flush=True)
+    if main:
+        print(f"solving {problem.name}: terms {', '.join(problem.terms)}; results in {out}/", flush=True)
     start = time.perf_counter()
     sol = pf.solve(problem, reference=reference, **settings)
     seconds = time.perf_counter() - start
+    distributed.finish()
+    if not main:
+        return 130 if sol.interrupted else 0
     written, failed = write_results(sol, out, stem)
     steps = len(sol.history["step"])
     print(f"{'interrupted' if sol.interrupted else 'trained'}: {steps} steps in {seconds:.1f} s; "

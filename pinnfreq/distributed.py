@@ -1,10 +1,11 @@
 """Data-parallel training with ``torch.distributed``, launched by ``torchrun``.
 
-``torchrun --nproc_per_node 2 -m pinnfreq surrogate train ...`` starts one process per GPU (or per
-CPU share, gloo backend); each reads WORLD_SIZE, RANK and LOCAL_RANK from its environment, trains a
-replica on its own share of the batches, and DDP averages the gradients so that every replica stays
-identical. Only rank 0 writes files and shows progress. Without those variables everything runs in
-one process, as usual.
+``torchrun --nproc_per_node 2 -m pinnfreq surrogate train ...`` (or ``... -m pinnfreq solve
+problems/burgers1d.py``) starts one process per GPU (or per CPU share, gloo backend); each reads
+WORLD_SIZE, RANK and LOCAL_RANK from its environment, trains a replica on its own share of the
+batches (the PINN: of the collocation points), and the gradients are averaged so that every replica
+stays identical. Only rank 0 writes files and shows progress. Without those variables everything runs
+in one process, as usual.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ class Context:
         dist.broadcast(t, 0)
         return t.item()
 
+    def average_(self, tensors: list[torch.Tensor]) -> None:
+        """Replace each tensor by its mean over the ranks, in place, with one all-reduce of their
+        concatenation (DDP's gradient averaging in a single bucket)."""
+        if not self.active or not tensors:
+            return
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat)
+        flat /= self.world
+        for t, part in zip(tensors, flat.split([t.numel() for t in tensors])):
+            t.copy_(part.view_as(t))
+
     def mean(self, value: float) -> float:
         """The mean of ``value`` over the ranks (every rank gets it)."""
         if not self.active:
@@ -58,8 +70,7 @@ def context(device: str = "auto") -> Context:
     backend is NCCL on GPUs and gloo on CPUs. An explicit "cuda:1" under torchrun is refused: each
     rank needs its own device.
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    if not launched():
         if device == "auto":
             return Context(0, 1, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
         dev = torch.device(device)
@@ -79,6 +90,11 @@ def context(device: str = "auto") -> Context:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return Context(dist.get_rank(), dist.get_world_size(), torch.device(f"cuda:{local}" if use_cuda else "cpu"))
+
+
+def launched() -> bool:
+    """Whether this process is one of several started by torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def is_main() -> bool:

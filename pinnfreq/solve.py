@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from . import distributed
 from .afe import AFE
 from .model import PINNModel
 from .nn import MODELS, CrossAttentionNet, build
@@ -52,6 +53,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         Any field of :class:`~pinnfreq.train.config.TrainConfig`: ``steps``, ``lbfgs_steps``, ``lr``,
         ``schedule``, ``points``, ``resample_every``, ``weights``, ``device``, ``dtype``, ``seed``,
         ``time_budget``, ``checkpoint``, ``checkpoint_every``, ``resume``, ...
+        Under ``torchrun`` every rank trains on its own ``points`` (so the ranks together on
+        ``points`` times the number of ranks) with averaged gradients, and returns the same solution.
 
     Returns
     -------
@@ -67,7 +70,9 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     if unknown:
         raise TypeError(f"solve() got unknown setting(s) {unknown}; see pinnfreq.TrainConfig")
     config = TrainConfig(**settings)
-    device, dtype = config.resolve_device(), config.torch_dtype()
+    # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks
+    ranks = distributed.context(config.device) if distributed.launched() else None
+    device, dtype = (ranks.device if ranks else config.resolve_device()), config.torch_dtype()
     torch.manual_seed(config.seed)
     d, f = len(problem.coordinates), len(problem.fields)
     with _default_dtype(dtype):
@@ -80,7 +85,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         lower, upper = problem.domain.bounds
         pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters).to(device=device, dtype=dtype)
     _check_model(pinn, d, f, device, dtype)
-    trainer = Trainer(problem, pinn, config, reference, callbacks, afe)
+    trainer = Trainer(problem, pinn, config, reference, callbacks, afe, ranks)
     trainer.run()
     return Solution(pinn, problem.coordinates, problem.fields, problem.time, trainer.history, config.to_dict(),
                     reference=reference, contains=problem.domain.contains, name=problem.name,

@@ -40,11 +40,17 @@ def term_points(problem: Problem, config: TrainConfig, term: str) -> int:
 
 
 def sample_batches(problem: Problem, config: TrainConfig, round_: int, device: torch.device,
-                   dtype: torch.dtype) -> dict[str, Batch]:
-    """Points for every term; the same ``(seed, round_)`` always gives the same points."""
+                   dtype: torch.dtype, rank: int = 0, world: int = 1) -> dict[str, Batch]:
+    """Points for every term; the same ``(seed, round_)`` always gives the same points.
+
+    Under ``torch.distributed``, rank r of ``world`` takes the r-th share of the point set one process
+    with ``world`` times the points would take, so the ranks together train on exactly that set.
+    """
     out = {}
     for k, term in enumerate(problem.terms):
-        pts, nrm = problem.sample(term, term_points(problem, config, term), config.sampler, sub_seed(config.seed, k, round_))
+        n = term_points(problem, config, term)
+        pts, nrm = problem.sample(term, n * world, config.sampler, sub_seed(config.seed, k, round_))
+        pts, nrm = pts[rank * n:(rank + 1) * n], None if nrm is None else nrm[rank * n:(rank + 1) * n]
         if len(pts) == 0:
             raise ValueError(f"term {term!r} samples no points")
         out[term] = Batch(torch.as_tensor(np.ascontiguousarray(pts), dtype=dtype, device=device),

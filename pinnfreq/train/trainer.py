@@ -3,6 +3,15 @@
 Determinism is by construction: learning rates are a function of the step, and the collocation
 points of resampling round r come from ``(seed, term, r)``; so a run resumed from a checkpoint
 takes exactly the steps of an uninterrupted one.
+
+Under ``torchrun`` (``pinnfreq.distributed``) every rank holds a replica and its own share of the
+points; after each backward pass the gradients are averaged over the ranks (one all-reduce, as DDP's
+reducer does; DDP's wrapper itself is not used because a PINN step calls the network several times
+and through ``forward_jet``, not once through ``forward``). Everything that decides what happens next
+is computed from values every rank shares: the loss terms (averaged with the same all-reduce that
+carries each rank's Ctrl-C flag), the gradient norms of the adaptive weights, rank 0's clock for the
+time budget. So L-BFGS, recovery from non-finite losses, AFE and stopping agree on every rank; rank 0
+alone writes checkpoints and shows progress.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from .. import distributed
 from ..afe import AFE, AFERun
 from ..io.atomic import check_writable
 from ..model import PINNModel
@@ -52,10 +62,13 @@ Callback = Callable[[StepInfo], Any]
 
 class Trainer:
     def __init__(self, problem: Problem, model: PINNModel, config: TrainConfig,
-                 reference: Reference | None = None, callbacks: Sequence[Callback] = (), afe: AFE | None = None):
+                 reference: Reference | None = None, callbacks: Sequence[Callback] = (), afe: AFE | None = None,
+                 ranks: distributed.Context | None = None):
         self.problem, self.model, self.config = problem, model, config
         self.reference, self.callbacks = reference, list(callbacks)
         self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
+        self.ranks = ranks or distributed.Context(0, 1, self.device)
+        self._interrupt_here = False  # Ctrl-C seen by this process; _stop once the ranks agree
         unknown = [k for k in config.weights if k not in problem.terms]
         if unknown:
             raise ValueError(f"solve(): weights given for unknown term(s) {unknown}; terms are {problem.terms}")
@@ -90,7 +103,7 @@ class Trainer:
         previous = self._install_sigint()
         bar = None
         try:
-            if cfg.checkpoint:
+            if cfg.checkpoint and self.ranks.main:
                 check_writable(cfg.checkpoint, "checkpoint")
             self._ensure_batches()
             check_problem(self.problem, self.model, self.batches)
@@ -102,13 +115,14 @@ class Trainer:
                                 warn=True)
                 self._make_optimizer()
             self._snapshot()
-            bar = tqdm(total=self.total_steps, initial=self.step, disable=not cfg.progress, dynamic_ncols=True,
+            bar = tqdm(total=self.total_steps, initial=self.step, disable=not (cfg.progress and self.ranks.main),
+                       dynamic_ncols=True,
                        mininterval=0.5, desc=self.problem.name)
             start = time.perf_counter() - self.elapsed
             first = self.step
             while self.step < self.total_steps and not self._stop:
                 # a budget always allows one step, so that every finished run has trained
-                if self.step > first and self._over_budget(time.perf_counter() - start):
+                if self.step > first and self._over_budget(self._clock(start)):
                     if self.phase() == "adam" and cfg.lbfgs_steps:
                         self._event(f"step {self.step}: Adam's share of the time budget is spent; L-BFGS starts")
                         self.step = cfg.steps
@@ -123,7 +137,7 @@ class Trainer:
                 if self.afe is not None and self.afe.due(self.step):
                     self.afe.analyse(self.step, self.evaluate())
                     self._snapshot()  # a later recovery must not fall back to fewer tokens
-                if cfg.checkpoint and self.step % cfg.checkpoint_every == 0:
+                if cfg.checkpoint and self.step % cfg.checkpoint_every == 0 and self.ranks.main:
                     self._save_or_warn(cfg.checkpoint)
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
             self._stop = self.interrupted = True
@@ -136,7 +150,7 @@ class Trainer:
         if self.interrupted:
             self._event(f"step {self.step}: interrupted", warn=True)
         self.evaluate()
-        if cfg.checkpoint:
+        if cfg.checkpoint and self.ranks.main:
             self._save_or_warn(cfg.checkpoint)
 
     def evaluate(self) -> dict[str, float] | None:
@@ -200,16 +214,17 @@ class Trainer:
         losses = term_losses(self.problem, self.model, self.batches, self.engine)
         if self.config.adaptive_weights and self.step % self.config.adapt_every == 0:
             self._adapt_weights(losses)
-        total = self._total(losses)
-        if not torch.isfinite(total):
-            self._recover(losses)
+        shared = self._shared(losses)
+        if not torch.isfinite(self._total(shared)):
+            self._recover(shared)
             return None
-        total.backward()
+        self._total(losses).backward()
+        self._average_gradients()
         if self.config.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self._record("lr", lr)
-        return losses
+        return shared
 
     def _lbfgs_step(self) -> dict[str, torch.Tensor] | None:
         if not isinstance(self.optimizer, torch.optim.LBFGS):
@@ -221,10 +236,12 @@ class Trainer:
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad(set_to_none=True)
             losses = term_losses(self.problem, self.model, self.batches, self.engine)
-            total = self._total(losses)
-            seen.setdefault("first", losses)
+            shared = self._shared(losses)
+            total = self._total(shared)
+            seen.setdefault("first", shared)
             if torch.isfinite(total):
-                total.backward()
+                self._total(losses).backward()
+                self._average_gradients()
             return total
 
         self.optimizer.step(closure)
@@ -269,6 +286,30 @@ class Trainer:
                 self._event(f"step {step}: stopped by a callback")
                 self._stop = True
 
+    def _shared(self, losses: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss terms over all ranks' points (detached), which every decision uses; the same
+        all-reduce tells every rank whether any rank was interrupted (Ctrl-C)."""
+        if not self.ranks.active:
+            return {t: v.detach() for t, v in losses.items()}
+        flat = torch.stack([v.detach() for v in losses.values()]
+                           + [torch.tensor(float(self._interrupt_here), dtype=self.dtype, device=self.device)])
+        torch.distributed.all_reduce(flat)
+        if flat[-1] > 0:
+            self._stop = self.interrupted = True
+        return dict(zip(losses, flat[:-1] / self.ranks.world))
+
+    def _average_gradients(self) -> None:
+        if self.ranks.active:
+            for p in self.model.parameters():
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+            self.ranks.average_([p.grad for p in self.model.parameters()])
+
+    def _clock(self, start: float) -> float:
+        """Seconds since ``start``; rank 0's under torchrun, so that all ranks stop at the same step."""
+        elapsed = time.perf_counter() - start
+        return elapsed if self.config.time_budget is None else self.ranks.from_main(elapsed)
+
     def _lbfgs_stalled(self) -> bool:
         losses = self.history["loss"]
         start = self.config.steps
@@ -283,7 +324,9 @@ class Trainer:
         norms = {}
         for t, v in losses.items():
             grads = torch.autograd.grad(v, params, retain_graph=True, allow_unused=True)
-            norms[t] = float(torch.sqrt(sum((g**2).sum() for g in grads if g is not None)))
+            grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+            self.ranks.average_(grads)  # the gradient of the loss over all ranks' points
+            norms[t] = float(torch.sqrt(sum((g**2).sum() for g in grads)))
         total = sum(norms.values())
         for t, n in norms.items():
             if n > 0 and math.isfinite(n) and math.isfinite(total):
@@ -295,7 +338,8 @@ class Trainer:
         last_adam = max(min(self.step, self.config.steps) - (self.phase() == "lbfgs"), 0)
         round_ = last_adam // every if every else 0
         if round_ != self._round:
-            self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype)
+            self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype,
+                                          self.ranks.rank, self.ranks.world)
             self._round = round_
 
     def _make_optimizer(self) -> None:
@@ -376,7 +420,7 @@ class Trainer:
 
     def _event(self, text: str, warn: bool = False) -> None:
         self.history["events"].append(text)
-        if warn:
+        if warn and self.ranks.main:
             warnings.warn(text, RuntimeWarning, stacklevel=3)
 
     # -- Ctrl-C: finish the current step, then checkpoint --------------------------------------------
@@ -385,9 +429,11 @@ class Trainer:
             return None
 
         def handler(signum, frame):  # noqa: ARG001
-            if self._stop:  # second Ctrl-C: stop now
+            if self._interrupt_here:  # second Ctrl-C: stop now
                 raise KeyboardInterrupt
-            self._stop = self.interrupted = True
+            self._interrupt_here = True
+            if not self.ranks.active:  # alone: stop after this step; under torchrun when the ranks agree
+                self._stop = self.interrupted = True
 
         return signal.signal(signal.SIGINT, handler)
 
