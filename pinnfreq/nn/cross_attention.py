@@ -126,11 +126,11 @@ class CrossAttentionNet(nn.Module):
     def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Fields (n, out_channels); with ``return_attention``, also the weights (n, L, heads, N_tok)."""
         phi, h = self.tokens(x)
-        h_t = h.transpose(1, 2)
         q = self.act(self.first(phi if self.first_query == "features" else x))
         weights = []
         for l, layer in enumerate(self.layers):
-            a = torch.softmax(torch.bmm(self._keys(q, l), h_t) * self._score_scale + self.logit_bias[l], -1)
+            scores = torch.bmm(self._keys(q, l), h.transpose(1, 2))  # (n, heads, N_tok)
+            a = torch.softmax(scores * self._score_scale + self.logit_bias[l], -1)
             weights.append(a)
             q_tilde = q + self._values(torch.bmm(a, h), l)
             q = q_tilde + self.act(layer(q_tilde)) if self.update == "residual" else self.act(layer(q_tilde))
@@ -191,12 +191,16 @@ class CrossAttentionNet(nn.Module):
         """(..., d) -> (..., heads, d): per head, the query mapped to key space, Q W_Q W_K^T, so that the
         scores are one product with the tokens (no token is ever projected)."""
         heads, d = self.n_heads, q.shape[-1]
+        if heads == 1:
+            return ((q @ self.w_q[l]) @ self.w_k[l].T).unsqueeze(-2)
         qh = (q @ self.w_q[l]).unflatten(-1, (heads, d // heads))
         return torch.einsum("...hc,ehc->...he", qh, self.w_k[l].view(d, heads, d // heads))
 
     def _values(self, mixed: Tensor, l: int) -> Tensor:
         """(..., heads, d) attention-weighted tokens -> (..., d): each head's slice of H W_V, concatenated."""
         heads, d = self.n_heads, mixed.shape[-1]
+        if heads == 1:
+            return mixed.squeeze(-2) @ self.w_v[l]
         out = torch.einsum("...he,ehc->...hc", mixed, self.w_v[l].view(d, heads, d // heads))
         return out.flatten(-2)
 
