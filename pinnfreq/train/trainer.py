@@ -69,6 +69,9 @@ class Trainer:
         self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
         self.ranks = ranks or distributed.Context(0, 1, self.device)
         self._interrupt_here = False  # Ctrl-C seen by this process; _stop once the ranks agree
+        self._stop_flag: torch.Tensor | None = None  # under torchrun: whether any rank saw Ctrl-C
+        self._pending: list[tuple] = []  # steps whose values are still on the device (see _flush)
+        self.log_every = config.log_every or (1 if self.device.type == "cpu" else 25)
         unknown = [k for k in config.weights if k not in problem.terms]
         if unknown:
             raise ValueError(f"solve(): weights given for unknown term(s) {unknown}; terms are {problem.terms}")
@@ -133,12 +136,16 @@ class Trainer:
                 self.elapsed = time.perf_counter() - start
                 self.step += 1
                 if losses is not None:
-                    self._after_step(losses, bar)
+                    self._queue(losses, bar)
                 if self.afe is not None and self.afe.due(self.step):
+                    self._flush(bar)
                     self.afe.analyse(self.step, self.evaluate())
                     self._snapshot()  # a later recovery must not fall back to fewer tokens
-                if cfg.checkpoint and self.step % cfg.checkpoint_every == 0 and self.ranks.main:
-                    self._save_or_warn(cfg.checkpoint)
+                if cfg.checkpoint and self.step % cfg.checkpoint_every == 0:
+                    self._flush(bar)
+                    if self.ranks.main:
+                        self._save_or_warn(cfg.checkpoint)
+            self._flush(bar)
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
             self._stop = self.interrupted = True
         finally:
@@ -215,16 +222,14 @@ class Trainer:
         if self.config.adaptive_weights and self.step % self.config.adapt_every == 0:
             self._adapt_weights(losses)
         shared = self._shared(losses)
-        if not torch.isfinite(self._total(shared)):
-            self._recover(shared)
-            return None
+        # no host read here (it would stall a GPU every step): a non-finite loss is caught when the
+        # queued values reach the host (_flush), and the last good state restored then
         self._total(losses).backward()
         self._average_gradients()
         if self.config.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
-        self._record("lr", lr)
-        return shared
+        return {**shared, "_lr": lr}
 
     def _lbfgs_step(self) -> dict[str, torch.Tensor] | None:
         if not isinstance(self.optimizer, torch.optim.LBFGS):
@@ -250,32 +255,59 @@ class Trainer:
         if not finite:
             self._recover(losses)
             return None
-        self._record("lr", 1.0)
-        return losses
+        return {**losses, "_lr": 1.0}
 
-    def _after_step(self, losses: dict[str, torch.Tensor], bar: tqdm) -> None:
+    def _queue(self, losses: dict[str, torch.Tensor | float], bar: tqdm) -> None:
+        """Keep this step's values on the device; they reach the host every ``log_every`` steps (every
+        step in L-BFGS, whose line search reads them anyway, or when callbacks want each step)."""
+        lr = losses.pop("_lr")
+        values = [v for v in losses.values()] + [p.detach() for p in self.model.unknowns.values()]
+        self._pending.append((self.step - 1, self.elapsed, lr, torch.stack(values), self._stop_flag))
+        if len(self._pending) >= self.log_every or self.phase(self.step - 1) == "lbfgs" or self.callbacks:
+            self._flush(bar)
+
+    def _flush(self, bar: tqdm) -> None:
+        """Bring the queued steps' values to the host (one transfer): check them, record them, move the
+        progress bar, run the callbacks. A non-finite loss restores the last good state; the steps
+        queued after it came from a bad state and are dropped."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        rows = torch.stack([p[3] for p in pending]).tolist()
+        if any(bool(p[4]) for p in pending if p[4] is not None):
+            self._stop = self.interrupted = True  # some rank was interrupted: every rank stops here
+        for (step, elapsed, lr, _, _), row in zip(pending, rows):
+            terms = dict(zip(self.problem.terms, row))
+            if not all(math.isfinite(v) for v in terms.values()):
+                self._recover(terms)
+                return
+            self._record_step(step, elapsed, lr, terms, row[len(terms):], bar)
+            if self._stop:
+                break
+        if self.step // SNAPSHOT_EVERY > self._good[0] // SNAPSHOT_EVERY:
+            self._snapshot()  # everything up to here was finite
+
+    def _record_step(self, step: int, elapsed: float, lr: float, terms: dict[str, float], unknowns: list[float],
+                     bar: tqdm) -> None:
         self._recoveries = 0
-        terms = {t: float(v.detach()) for t, v in losses.items()}
         total = sum(self.weights[t] * self.adaptive[t] * v for t, v in terms.items())
-        step = self.step - 1
         self._record("step", step)
-        self._record("time", self.elapsed)
+        self._record("time", elapsed)
         self._record("loss", total)
+        self._record("lr", lr)
         for t, v in terms.items():
             self._record(f"term/{t}", v)
             if self.config.adaptive_weights:
                 self._record(f"weight/{t}", self.weights[t] * self.adaptive[t])
-        for k, p in self.model.unknowns.items():
-            self._record(f"param/{k}", float(p.detach()))
+        for k, v in zip(self.model.unknowns, unknowns):
+            self._record(f"param/{k}", v)
         if self.phase(step) == "lbfgs" and self._lbfgs_stalled():
             self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
             self._stop = True
-        if self.step % SNAPSHOT_EVERY == 0:
-            self._snapshot()
-        if self.step % self.config.eval_every == 0:
+        if (step + 1) % self.config.eval_every == 0:
             self.evaluate()
         bar.update(1)
-        if step % 10 == 0 or self.step == self.total_steps:
+        if step % 10 == 0 or step + 1 == self.total_steps:
             post = {"loss": f"{total:.2e}", **{t: f"{v:.1e}" for t, v in terms.items()}}
             if self.history.get("eval_step"):
                 post.update({k[7:]: f"{v[-1]:.2e}" for k, v in self.history.items() if k.startswith("rel_l2/")})
@@ -288,14 +320,13 @@ class Trainer:
 
     def _shared(self, losses: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The loss terms over all ranks' points (detached), which every decision uses; the same
-        all-reduce tells every rank whether any rank was interrupted (Ctrl-C)."""
+        all-reduce tells every rank whether any rank was interrupted (Ctrl-C), read in _flush."""
         if not self.ranks.active:
             return {t: v.detach() for t, v in losses.items()}
         flat = torch.stack([v.detach() for v in losses.values()]
                            + [torch.tensor(float(self._interrupt_here), dtype=self.dtype, device=self.device)])
         torch.distributed.all_reduce(flat)
-        if flat[-1] > 0:
-            self._stop = self.interrupted = True
+        self._stop_flag = flat[-1] > 0  # read with the losses, in _flush
         return dict(zip(losses, flat[:-1] / self.ranks.world))
 
     def _average_gradients(self) -> None:
@@ -356,8 +387,8 @@ class Trainer:
     def _snapshot(self) -> None:
         self._good = (self.step, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
 
-    def _recover(self, losses: dict[str, torch.Tensor]) -> None:
-        bad = [t for t, v in losses.items() if not torch.isfinite(v)] or ["parameters"]
+    def _recover(self, losses: dict[str, torch.Tensor | float]) -> None:
+        bad = [t for t, v in losses.items() if not math.isfinite(float(v))] or ["parameters"]
         self._recoveries += 1
         if self._recoveries > MAX_RECOVERIES:
             raise FloatingPointError(
