@@ -103,6 +103,30 @@ def test_non_finite_loss_restores_the_last_good_state():
     assert all(math.isfinite(v) for v in sol.history["loss"])
 
 
+def test_values_read_every_few_steps_still_catch_a_non_finite_loss():
+    """With log_every=10 (what a GPU gets) the losses reach the host in batches: the one non-finite
+    evaluation (the 37th) is caught at the next read, the last state read as good (step 30) comes back, the steps queued
+    after it are dropped, and every recorded value is finite. Without the bad step, nothing is dropped."""
+    calls = {"n": 0}
+
+    def poisson(u, x):
+        calls["n"] += 1
+        bad = math.nan if calls["n"] == 37 else 0.0  # evaluation 37: the first is check_problem's
+        return -u.xx - math.pi**2 * torch.sin(math.pi * x) + bad
+
+    problem = pf.Problem(LINE, "u", poisson, [pf.Dirichlet(0.0, on=LINE.boundary)])
+    with pytest.warns(RuntimeWarning, match="step 40: non-finite loss in poisson"):
+        sol = _run(problem, steps=60, lbfgs_steps=0, log_every=10)
+    events = [e for e in sol.history["events"] if "non-finite" in e]
+    assert len(events) == 1 and "restored the state of step 30" in events[0]  # the first read after step 25
+    assert all(math.isfinite(v) for v in sol.history["loss"])
+    assert all(torch.isfinite(p).all() for p in sol.model.parameters())
+    # the bad step (35, the 36th step) and the 4 queued after it (to the read after step 39) are not recorded
+    assert sol.history["step"] == list(range(35)) + list(range(40, 60))
+    clean = _run(steps=60, lbfgs_steps=0, log_every=10)
+    assert clean.history["step"] == list(range(60)) and clean.history["loss"] == _run(steps=60, lbfgs_steps=0).history["loss"]
+
+
 def test_persistent_non_finite_loss_stops_with_a_clear_error(tmp_path):
     state = {"nan": False}
 
