@@ -55,3 +55,11 @@ def test_pinn_suite_quick():
     assert re.search(r"recovered by default: nu=[\d.e+-]+ \(rel\. error", out), out
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"default_over_deepxde_worst=(\d+(\.\d+)?(e[+-]\d+)?|n/a .*)", last), last
+
+
+def test_throughput_quick():
+    out = _run("benchmarks/throughput.py", "--quick", "--entries", "pinnfreq MLP", "torch MLP", "pinnfreq RFF-MLP",
+               "pinnfreq CA")
+    assert re.search(r"\| cpu \| 512 \| pinnfreq CA \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \|", out), out
+    assert out.strip().splitlines()[-2] == "pinnfreq_over_deepxde=n/a (not measured)"
+    assert re.fullmatch(r"ca_over_rff_mlp=\d+\.\d\d", out.strip().splitlines()[-1])

@@ -107,3 +107,28 @@ def test_two_dimensional_problem_on_a_disk_with_two_fields():
     assert set(out) == {"u", "v"} and out["u"].shape == (7, 7)
     assert np.abs(out["u"] - g[:, None] * g[None, :]).max() < 0.02  # u = xy is harmonic
     assert np.abs(out["v"] - 2 * out["u"]).max() < 0.02
+
+
+def test_compiled_losses_train_like_eager_ones_and_failures_fall_back(monkeypatch):
+    """compile=True: the same steps as eager execution (float64, to round-off), also across gradient-norm
+    re-balancing (eager on those steps) and L-BFGS; a compiler that fails leaves training eager, with
+    a warning and an event in the history."""
+    line = pf.Interval(0, 1)
+    prob = pf.Problem(line, "u", lambda u, x: u.xx + math.pi**2 * torch.sin(math.pi * x),
+                      conditions=[pf.Dirichlet(0.0, on=line.boundary)])
+    kw = dict(steps=12, lbfgs_steps=3, adaptive_weights="gradnorm", adapt_every=5, points=64, boundary_points=8,
+              progress=False, dtype="float64")
+    eager = pf.solve(prob, pf.MLP(1, 1, 16, 2), **kw).history["loss"]
+    compiled = pf.solve(prob, pf.MLP(1, 1, 16, 2), compile=True, **kw)
+    assert not compiled.history["events"]
+    assert max(abs(a - b) / abs(a) for a, b in zip(eager, compiled.history["loss"])) < 1e-12 and len(eager) == 15
+
+    def broken(fn, **_):
+        def call(*args, **kwargs):
+            raise RuntimeError("no C++ compiler")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed .*no C\\+\\+ compiler.*without it"):
+        fallback = pf.solve(prob, pf.MLP(1, 1, 16, 2), compile=True, **kw)
+    assert fallback.history["loss"] == eager

@@ -39,6 +39,9 @@ class TrainConfig:
     checkpoint : path of the checkpoint file (None: no checkpoints).  checkpoint_every : steps between them.
     resume : continue from ``checkpoint`` when it exists.
     eval_every : steps between evaluations against the reference.  progress : show a progress bar.
+    compile : run the loss computation through ``torch.compile`` (from the second step; the first
+        compilation takes 10-60 s on CPU, then the step of an MLP took half the time: see
+        ``benchmarks/throughput.py``); falls back to eager execution, with a warning, if it fails.
     log_every : steps between reads of the losses by the host (history, progress bar, the check for
         non-finite values, callbacks force every step); None: 1 on CPU, 25 on GPUs, where a read each
         step would stall the device.
@@ -70,6 +73,7 @@ class TrainConfig:
     eval_every: int = 500
     progress: bool = True
     log_every: int | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -90,6 +94,7 @@ class TrainConfig:
         need(self.adaptive_weights in (None, "gradnorm"), f"adaptive_weights must be None or 'gradnorm', got {self.adaptive_weights!r}")
         need(self.time_budget is None or self.time_budget > 0, f"time_budget must be positive seconds, got {self.time_budget!r}")
         need(self.grad_clip is None or self.grad_clip > 0, "grad_clip must be positive")
+        need(isinstance(self.compile, bool), f"compile must be True or False, got {self.compile!r}")
         need(self.log_every is None or (isinstance(self.log_every, int) and self.log_every > 0),
              f"log_every must be a positive integer or None, got {self.log_every!r}")
         need(not self.resume or self.checkpoint is not None, "resume=True needs checkpoint=<path>")

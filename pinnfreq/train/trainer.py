@@ -72,6 +72,7 @@ class Trainer:
         self._stop_flag: torch.Tensor | None = None  # under torchrun: whether any rank saw Ctrl-C
         self._pending: list[tuple] = []  # steps whose values are still on the device (see _flush)
         self.log_every = config.log_every or (1 if self.device.type == "cpu" else 25)
+        self._compiled = torch.compile(term_losses) if config.compile else None
         unknown = [k for k in config.weights if k not in problem.terms]
         if unknown:
             raise ValueError(f"solve(): weights given for unknown term(s) {unknown}; terms are {problem.terms}")
@@ -218,7 +219,7 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
-        losses = term_losses(self.problem, self.model, self.batches, self.engine)
+        losses = self._term_losses()
         if self.config.adaptive_weights and self.step % self.config.adapt_every == 0:
             self._adapt_weights(losses)
         shared = self._shared(losses)
@@ -240,7 +241,7 @@ class Trainer:
 
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad(set_to_none=True)
-            losses = term_losses(self.problem, self.model, self.batches, self.engine)
+            losses = self._term_losses()
             shared = self._shared(losses)
             total = self._total(shared)
             seen.setdefault("first", shared)
@@ -256,6 +257,23 @@ class Trainer:
             self._recover(losses)
             return None
         return {**losses, "_lr": 1.0}
+
+    def _term_losses(self) -> dict[str, torch.Tensor]:
+        """The loss terms at the current batches; with ``compile``, through ``torch.compile`` once the
+        engine has learnt what each term reads (its first evaluation runs eagerly). If compilation
+        fails (no C++ compiler, an operation it cannot trace), training goes on eagerly and says so."""
+        args = (self.problem, self.model, self.batches, self.engine)
+        # the gradient-norm weights differentiate each term separately (retain_graph), which compiled
+        # backward passes do not allow: those steps run eagerly
+        rebalance = self.config.adaptive_weights and self.step % self.config.adapt_every == 0
+        if self._compiled is not None and len(self.engine.pairs) == len(self.problem.terms) and not rebalance:
+            try:
+                return self._compiled(*args)
+            except Exception as err:  # noqa: BLE001 -- any compiler failure: fall back, never stop training
+                self._compiled = None
+                self._event(f"step {self.step}: torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
+                            "training goes on without it", warn=True)
+        return term_losses(*args)
 
     def _queue(self, losses: dict[str, torch.Tensor | float], bar: tqdm) -> None:
         """Keep this step's values on the device; they reach the host every ``log_every`` steps (every
