@@ -71,6 +71,8 @@ def run_pinnfreq(name: str, x, steps: int, device: str) -> list[float]:
     problem.sample = lambda term, n, sampler, seed: (x, None)  # the shared points, not the sampler's
     sol = pf.solve(problem, net, steps=steps, points=len(x), device=device, progress=False, schedule=None,
                    compile=name.endswith("compiled"))
+    if any("torch.compile failed" in e for e in sol.history["events"]):
+        raise RuntimeError("torch.compile failed and training fell back to eager: " + sol.history["events"][-1])
     return list(sol.history["time"])
 
 
