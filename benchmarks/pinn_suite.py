@@ -203,6 +203,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch_threads())
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per run; runs already there are skipped")
     ap.add_argument("--quick", action="store_true", help=f"5 Adam steps on {', '.join(QUICK_PROBLEMS)}")
+    ap.add_argument("--table-only", action="store_true", help="print the table of the runs in --jsonl; run nothing")
     ap.add_argument("--run-one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run_one:
@@ -230,6 +231,9 @@ def main() -> None:
                         "threads": args.threads}
                 if key(spec) in done and "rel_l2" in done[key(spec)]:
                     results.append(done[key(spec)])
+                    continue
+                if args.table_only:
+                    results.append({**spec, "error": "not measured"})
                     continue
                 if e == "deepxde" and not have_dde:
                     results.append({**spec, "error": "DeepXDE not installed"})

@@ -32,14 +32,23 @@ Departures from the seed's literal recipe, each an option:
   sqrt(2 / M_post) over the features built: two phases of one frequency span both its sine and
   cosine, which one fixed phase cannot. ``padding="zero"`` keeps the seed's |K_post| features
   (sqrt(2 / |K_post|)) and fills the token with zeros.
-- zeta is the largest magnitude seen so far for the signal (this analysis or an earlier one), not
-  only the current one. For the solution this changes nothing (its leading mode stays); for a
+- ``zeta="running"``: zeta is the largest magnitude seen so far for the signal (this analysis or an
+  earlier one), not only the current one (``zeta="current"``, the seed's). For the solution this changes nothing (its leading mode stays); for a
   residual it is what makes the recipe stop: once a stage has captured the missing modes, what is
   left of the residual is broadband and ~100x smaller, and relative to itself hundreds of its local
   maxima clear 2% (measured on the paper's 1-D case: turning them into tokens took the rel. L2 from
   0.010 to 0.071). Relative to the earlier zeta they do not, and AFE ends.
 - ``max_new``: at most this many new frequencies per stage, the strongest (a broadband solution,
-  e.g. a chirp, would otherwise add hundreds of tokens).
+  e.g. a chirp, would otherwise add hundreds of tokens). ``max_new=None`` is the seed's (no cap).
+- ``spectrum="half"``: the constant mode is left out (its "frequency" is a constant token) and of each
+  conjugate pair +-k (equal magnitudes for a real field) one member counts. ``spectrum="full"`` is the
+  seed's B, every index: the mean counts towards zeta and can become a token, and both members of a
+  pair become features (with independent phases).
+- ``max_stages``: the seed repeats the analysis until K_post is stable and gives no stage length; here
+  the Adam steps after the first stage are split into ``max_stages`` stages, and ``max_stages=None``
+  repeats stages as long as the first until K_post is stable or the Adam steps end.
+
+``AFE.seed_literal()`` switches every one of these departures off, to reproduce seed 000 as written.
 - ``source="residual"`` (or ``"both"``): the spectrum of the equations' residuals instead of (or
   besides) the solution's. A frequency the network has not learnt at all is absent from the solution
   (so the seed's recipe cannot add it), but it is the leading part of the residual: for a linear
@@ -81,11 +90,13 @@ class AFE:
     first_stage : fraction of the Adam steps trained on the base bank before the first analysis.
     max_stages : analyses that may add tokens; the remaining Adam steps are split evenly between them.
         (The paper's 1-D case: 10^4 steps, first_stage 0.5, one stage.) A last analysis at the end of
-        the Adam phase is only recorded.
+        the Adam phase is only recorded. None: stages as long as the first until K_post is stable.
     grid : points per axis of the DFT grid (int or one per coordinate); default 4096 in 1-D, else the
         power of two with at most 2^16 grid points.
     window : "hann" or None.  peaks : "local" or "all".  padding : "repeat" or "zero" (see module notes).
-    max_new : most frequencies added per stage.
+    max_new : most frequencies added per stage (None: no cap).
+    zeta : "running" (the largest seen so far) or "current" (this spectrum's, the seed's).
+    spectrum : "half" (no constant mode, one member per conjugate pair) or "full" (the seed's B).
     mask : eta, the logit bias of new tokens at the start of their stage (< 0).
     hold : fraction of the stage for which eta is held; release : "cosine" or "linear" rise to 0 after.
     stable_overlap : |K_s & K_{s-1}| / |K_s | K_{s-1}| at or above which K_post counts as stable.
@@ -107,16 +118,30 @@ class AFE:
     stable_overlap: float = 1.0
     fields: Sequence[str] | None = None
     source: str = "solution"
+    zeta: str = "running"
+    spectrum: str = "half"
+
+    @classmethod
+    def seed_literal(cls, **overrides: Any) -> "AFE":
+        """Seed 000 as written: plain DFT, every coefficient of B above lambda * zeta with zeta from the
+        current spectrum, |K_post| features with zero padding, no cap on new frequencies or stages."""
+        settings = dict(window=None, peaks="all", padding="zero", max_new=None, max_stages=None, zeta="current",
+                        spectrum="full")
+        return cls(**{**settings, **overrides})
 
     def __post_init__(self) -> None:
         checks = [
             (0 < self.threshold < 1, f"threshold (lambda) must lie in (0, 1), got {self.threshold!r}"),
             (0 < self.first_stage < 1, f"first_stage must lie in (0, 1), got {self.first_stage!r}"),
-            (isinstance(self.max_stages, int) and self.max_stages >= 1, f"max_stages must be an integer >= 1, got {self.max_stages!r}"),
+            (self.max_stages is None or (isinstance(self.max_stages, int) and self.max_stages >= 1),
+             f"max_stages must be an integer >= 1 or None, got {self.max_stages!r}"),
             (self.window in (None, "hann"), f"window must be 'hann' or None, got {self.window!r}"),
             (self.peaks in ("local", "all"), f"peaks must be 'local' or 'all', got {self.peaks!r}"),
             (self.padding in ("repeat", "zero"), f"padding must be 'repeat' or 'zero', got {self.padding!r}"),
-            (isinstance(self.max_new, int) and self.max_new >= 1, f"max_new must be an integer >= 1, got {self.max_new!r}"),
+            (self.max_new is None or (isinstance(self.max_new, int) and self.max_new >= 1),
+             f"max_new must be an integer >= 1 or None, got {self.max_new!r}"),
+            (self.zeta in ("running", "current"), f"zeta must be 'running' or 'current', got {self.zeta!r}"),
+            (self.spectrum in ("half", "full"), f"spectrum must be 'half' or 'full', got {self.spectrum!r}"),
             (math.isfinite(self.mask) and self.mask <= 0, f"mask (eta) must be finite and <= 0, got {self.mask!r}"),
             (0 <= self.hold <= 1, f"hold must lie in [0, 1], got {self.hold!r}"),
             (self.release in RELEASES, f"release must be one of {RELEASES}, got {self.release!r}"),
@@ -157,7 +182,7 @@ class Peaks:
 
 
 def find_frequencies(values: np.ndarray, threshold: float, window: str | None = "hann",
-                     peaks: str = "local", reference: float = 0.0) -> Peaks:
+                     peaks: str = "local", reference: float = 0.0, spectrum: str = "half") -> Peaks:
     """K_post of a field sampled on a uniform periodic grid of the box (any dimension).
 
     Parameters
@@ -165,10 +190,12 @@ def find_frequencies(values: np.ndarray, threshold: float, window: str | None = 
     values : (n_1, ..., n_d) array
     threshold : lambda; window, peaks : see :class:`AFE`.
     reference : a zeta from earlier analyses; the threshold is lambda * max(zeta, reference).
+    spectrum : "half" or "full" (see :class:`AFE`).
     """
     v = np.asarray(values, dtype=np.float64)
     level = float(np.abs(v).max()) if v.size else 0.0
-    v = v - v.mean()
+    if spectrum == "half":
+        v = v - v.mean()
     if window == "hann":
         for axis, n in enumerate(v.shape):
             w = 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / n))
@@ -177,7 +204,7 @@ def find_frequencies(values: np.ndarray, threshold: float, window: str | None = 
     k = np.stack(np.meshgrid(*[np.fft.fftfreq(n, 1 / n).astype(int) for n in v.shape], indexing="ij"), -1)
     # one member of each conjugate pair: the first non-zero index is positive (this also drops k = 0)
     first = np.take_along_axis(k, np.argmax(k != 0, axis=-1)[..., None], -1)[..., 0]
-    canonical = first > 0
+    canonical = first > 0 if spectrum == "half" else np.ones(first.shape, bool)
     zeta = float(mag[canonical].max()) if canonical.any() else 0.0
     top = max(zeta, reference)
     if not np.isfinite(top) or top <= ROUNDOFF * level:  # a constant, up to round-off
@@ -223,13 +250,14 @@ class AFERun:
         if unknown:
             raise ValueError(f"AFE: fields {unknown} are not fields of the problem {problem.fields}")
         first = round(afe.first_stage * adam_steps)
-        length = (adam_steps - first) // afe.max_stages
+        stages = afe.max_stages or max((adam_steps - first) // max(first, 1), 1)  # None: as long as the first
+        length = (adam_steps - first) // stages
         if first < 1 or length < 1:
             raise ValueError(f"AFE needs Adam steps to split: steps={adam_steps} leaves {first} base steps and "
                              f"{length} per stage (first_stage={afe.first_stage}, max_stages={afe.max_stages})")
         self.afe, self.problem, self.model, self.seed = afe, problem, model, seed
         self.record, self.event = record, event
-        self.boundaries = [first + s * length for s in range(afe.max_stages)] + [adam_steps]
+        self.boundaries = [first + s * length for s in range(stages)] + [adam_steps]
         self.length = length
         self.shape = afe.grid_shape(len(problem.coordinates))
         self.fields = [problem.fields.index(f) for f in (afe.fields or problem.fields)]
@@ -268,8 +296,9 @@ class AFERun:
         found: dict[tuple[int, ...], float] = {}
         zetas = []
         for i, name in enumerate(names):
-            peaks = find_frequencies(values[..., i], self.afe.threshold, self.afe.window, self.afe.peaks,
-                                     self.zeta.get(name, 0.0))
+            earlier = self.zeta.get(name, 0.0) if self.afe.zeta == "running" else 0.0
+            peaks = find_frequencies(values[..., i], self.afe.threshold, self.afe.window, self.afe.peaks, earlier,
+                                     self.afe.spectrum)
             self.zeta[name] = max(self.zeta.get(name, 0.0), peaks.zeta)
             zetas.append(peaks.zeta)
             self.record(f"afe/zeta/{name}", peaks.zeta)
@@ -278,7 +307,7 @@ class AFERun:
         ranked = sorted(found, key=lambda k: -found[k])
         overlap = _overlap(ranked, self.previous)
         unseen = [k for k in ranked if k not in self.added]
-        new = unseen[: self.afe.max_new]
+        new = unseen[: self.afe.max_new] if self.afe.max_new else unseen
         stable = self.previous is not None and overlap >= self.afe.stable_overlap
         self.previous = ranked
         for key, value in (("step", step), ("n_found", len(ranked)), ("n_new", 0 if final or stable else len(new)),

@@ -175,11 +175,48 @@ def test_afe_resumes_exactly(tmp_path):
     assert resumed.history["afe/k"] == full.history["afe/k"]
 
 
+def test_the_full_spectrum_keeps_the_mean_and_both_conjugates():
+    """spectrum="full" is the seed's B: the mean counts (towards zeta and as a frequency) and +-k both
+    appear; "half" drops the mean and keeps one member of each pair."""
+    (x,) = _grid(256)
+    u = 1.0 + 0.5 * np.cos(3 * np.pi * x + 0.2)
+    assert _found(find_frequencies(u, 0.02, None, "all")) == {(3,)}
+    full = find_frequencies(u, 0.02, None, "all", spectrum="full")
+    assert _found(full) == {(0,), (3,), (-3,)} and full.zeta == pytest.approx(1.0)
+    assert np.allclose(sorted(full.relative), [0.25, 0.25, 1.0])
+    assert _found(find_frequencies(u, 0.3, None, "all", spectrum="full")) == {(0,)}  # 0.25 < 0.3
+
+
+def test_seed_literal_preset_runs_the_recipe_as_written():
+    """AFE.seed_literal(): plain DFT, all coefficients, the current zeta, zero padding, no caps; with no
+    cap on stages they are as long as the first and repeat until K_post is stable."""
+    from pinnfreq.afe import AFERun
+    from pinnfreq.model import PINNModel
+
+    preset = pf.AFE.seed_literal()
+    assert (preset.window, preset.peaks, preset.padding, preset.max_new, preset.max_stages, preset.zeta,
+            preset.spectrum) == (None, "all", "zero", None, None, "current", "full")
+    prob, ref = _fit_problem()
+    net = pf.CrossAttentionNet(1, 1, hidden_channels=32, n_layers=1, n_base=32, n_scales=2, sigma=0.2)
+    run = AFERun(pf.AFE.seed_literal(first_stage=0.2), prob, PINNModel(net, [0], [1]), 100, 0, lambda k, v: None,
+                 lambda text: None)
+    assert run.boundaries == [20, 40, 60, 80, 100]
+    sol = pf.solve(prob, net, steps=400, points=512, afe=pf.AFE.seed_literal(first_stage=0.5, threshold=0.05),
+                   reference=ref, progress=False)
+    added = [tuple(k) for k, a in zip(sol.history["afe/k"], sol.history["afe/k_added"]) if a]
+    assert added and any(k[0] < 0 for k in added)  # both members of a conjugate pair, as in the seed
+    assert sol.history["afe/step"] == [200, 400]  # one stage as long as the first, then the final analysis
+
+
 def test_bad_afe_settings_are_named():
     with pytest.raises(ValueError, match="threshold"):
         pf.AFE(threshold=1.5)
     with pytest.raises(ValueError, match="source"):
         pf.AFE(source="error")
+    with pytest.raises(ValueError, match="zeta must be 'running' or 'current'"):
+        pf.AFE(zeta="max")
+    with pytest.raises(ValueError, match="max_new must be an integer >= 1 or None"):
+        pf.AFE(max_new=0)
     prob, _ = _fit_problem()
     with pytest.raises(ValueError, match="token network"):
         pf.solve(prob, pf.MLP(1, 1, 8, 2), steps=10, afe=pf.AFE(), progress=False)
