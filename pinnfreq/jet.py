@@ -88,8 +88,9 @@ class Jet:
         return self._like(fn(self.v), fn(self.g), fn(self.h))
 
     def components(self) -> Tensor:
-        """v, g_1..g_D, h_1..h_P stacked along a new leading axis: (1 + D + P, n, ...)."""
-        return torch.cat([self.v[None], self.g, self.h])
+        """v, g_1..g_D, h_1..h_P stacked point-major and contiguous: (n, 1 + D + P, ...). (bmm and its
+        backward are far slower on other strides.)"""
+        return torch.cat([self.v[:, None], self.g.transpose(0, 1), self.h.transpose(0, 1)], 1)
 
     def bmm(self, other: "Jet") -> "Jet":
         """Per-point matrix product: self (n, p, k) @ other (n, k, r) -> (n, p, r), by the product rule.
@@ -104,7 +105,7 @@ class Jet:
 
     def bmm_operand(self) -> Tensor:
         """This jet (n, k, r) as the right operand of :meth:`bmm`: components stacked, (n, K k, r)."""
-        c = torch.cat([self.v[:, None], self.g.transpose(0, 1), self.h.transpose(0, 1)], 1)
+        c = self.components()
         return c.view(c.shape[0], -1, c.shape[-1])
 
     def bmm_operand_left(self, right: Tensor, scale: Tensor | None = None, scaled: Tensor | None = None) -> "Jet":
