@@ -23,22 +23,37 @@ class PINNModel(nn.Module):
     lower, upper : sequence of float, length d
         Bounding box of the domain.
     parameters : mapping name -> initial value
+    constraints : HardConstraints, optional
+        Output transform imposing initial/boundary values exactly (:mod:`pinnfreq.constraints`);
+        it has no weights, so checkpoints and saved solutions hold the same tensors with or without it.
+    periodic : sequence of str
+        Names of the periodic conditions the network satisfies by construction (a bank snapped to the
+        period); with the transform's, they are the conditions that leave the loss (``exact_terms``).
     """
 
     def __init__(self, network: nn.Module, lower: Sequence[float], upper: Sequence[float],
-                 parameters: Mapping[str, float] | None = None):
+                 parameters: Mapping[str, float] | None = None, constraints: nn.Module | None = None,
+                 periodic: Sequence[str] = ()):
         super().__init__()
         self.network = network
+        self.constraints = constraints
+        self.periodic = list(periodic)
         self.register_buffer("lower", torch.as_tensor(list(lower), dtype=torch.get_default_dtype()))
         self.register_buffer("upper", torch.as_tensor(list(upper), dtype=torch.get_default_dtype()))
         self.unknowns = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v))) for k, v in (parameters or {}).items()})
+
+    @property
+    def exact_terms(self) -> list[str]:
+        """The problem's conditions this model satisfies by construction."""
+        return list(getattr(self.constraints, "terms", [])) + self.periodic
 
     def normalise(self, points: Tensor) -> Tensor:
         return 2 * (points - self.lower) / (self.upper - self.lower) - 1
 
     def forward(self, points: Tensor) -> Tensor:
         """(n, d) physical points -> (n, n_fields)."""
-        return self.network(self.normalise(points))
+        out = self.network(self.normalise(points))
+        return out if self.constraints is None else self.constraints(points, out)
 
     def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, int]], cache: dict | None = None) -> Jet:
         """Values, first derivatives and the second derivatives ``pairs`` with respect to the physical
@@ -52,5 +67,7 @@ class PINNModel(nn.Module):
         scale = 2 / (self.upper - self.lower)
         x = Jet.input(points, pairs).scale(scale).shift(-self.lower * scale - 1)
         if cache is not None and "cache" in inspect.signature(self.network.forward_jet).parameters:
-            return self.network.forward_jet(x, cache=cache)
-        return self.network.forward_jet(x)
+            out = self.network.forward_jet(x, cache=cache)
+        else:
+            out = self.network.forward_jet(x)
+        return out if self.constraints is None else self.constraints.jet(points, pairs, out, cache)

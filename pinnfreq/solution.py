@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .constraints import HardConstraints
 from .io.hdf5 import open_h5, read_flat, write_h5
 from .model import PINNModel
 from .nn import build
@@ -194,11 +195,15 @@ class Solution:
             "model": json.dumps({"class": type(net).__name__, "config": getattr(net, "config", None)}),
             "config": json.dumps(self.config, default=str), "interrupted": self.interrupted,
         })
+        if isinstance(self.model.constraints, HardConstraints):
+            attrs["constraints"] = json.dumps(self.model.constraints.spec())
         write_h5(path, groups, attrs)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Solution":
-        """Rebuild a saved solution (no problem script needed)."""
+    def load(cls, path: str | os.PathLike, problem: Any = None) -> "Solution":
+        """Rebuild a saved solution. No problem script is needed, except for a solution trained with
+        initial values imposed exactly (hard constraints): those are the problem's functions, so pass
+        ``problem=`` to evaluate it."""
         with open_h5(path, FORMAT) as f:
             spec = json.loads(f.attrs["model"])
             if spec.get("config") is None:
@@ -214,9 +219,13 @@ class Solution:
             if "reference" in f:
                 reference = Reference({k: f["reference"][k][()] for k in f["reference"]}, axes=grid["axes"])
             attrs = {k: f.attrs[k] for k in ("time", "name", "config", "interrupted", "parameters")}
+            constraints = json.loads(f.attrs["constraints"]) if "constraints" in f.attrs else None
         network = build(spec["class"], spec["config"])
         params = json.loads(attrs["parameters"])
-        model = PINNModel(network, state["lower"].tolist(), state["upper"].tolist(), params)
+        lower, upper = state["lower"].numpy(), state["upper"].numpy()
+        hard = None if constraints is None else HardConstraints.from_spec(constraints, coords, fields, lower, upper,
+                                                                            problem)
+        model = PINNModel(network, lower.tolist(), upper.tolist(), params, hard)
         model = model.to(state["lower"].dtype)
         model.load_state_dict(state)
         return cls(model, coords, fields, attrs["time"] or None, history, json.loads(attrs["config"]),

@@ -9,24 +9,15 @@ from torch import nn
 
 from . import distributed
 from .afe import AFE
+from .constraints import HardConstraints
+from .defaults import default_network, default_settings
 from .model import PINNModel
-from .nn import MODELS, CrossAttentionNet, build
+from .nn import MODELS, build
 from .problem import Problem
 from .reference import Reference
 from .solution import Solution
 from .train.config import TrainConfig
 from .train.trainer import Callback, Trainer
-
-
-def default_model(in_channels: int, out_channels: int) -> nn.Module:
-    """The network ``solve()`` uses when none is given: the cross-attention network over the
-    multi-scale Fourier feature bank with the paper's sizes (M_base = 128, K = 4, d_q = 64, L = 4).
-
-    sigma = 1 covers angular frequencies up to about 10-20 per unit of the normalised box ([-1, 1]);
-    for sharper solutions pass ``CrossAttentionNet(..., sigma=0.2)`` or so (the paper does not give
-    its sigma; a third-party reproduction found it the most sensitive setting).
-    """
-    return CrossAttentionNet(in_channels, out_channels)
 
 
 def solve(problem: Problem, model: nn.Module | None = None, *, reference: Reference | None = None,
@@ -37,7 +28,9 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     ----------
     problem : Problem
     model : nn.Module, optional
-        Maps (n, n_coordinates) normalised points to (n, n_fields); default :func:`default_model`.
+        Maps (n, n_coordinates) normalised points to (n, n_fields); default: the cross-attention network chosen for the
+        problem and device by :func:`pinnfreq.defaults.default_network` (what it chose is printed and kept
+        in the history's events).
         A pinnfreq model is rebuilt from its configuration so that ``seed`` fixes its initial weights
         (``init="keep"`` keeps the weights it has, e.g. to warm-start); any other module keeps its own.
     reference : Reference, optional
@@ -69,6 +62,10 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     unknown = [k for k in settings if k not in TrainConfig.__dataclass_fields__]
     if unknown:
         raise TypeError(f"solve() got unknown setting(s) {unknown}; see pinnfreq.TrainConfig")
+    chosen: list[str] = []
+    periodic: list[str] = []  # Periodic conditions the network satisfies by construction
+    if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
+        settings, chosen = default_settings(settings)
     config = TrainConfig(**settings)
     # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks
     ranks = distributed.context(config.device) if distributed.launched() else None
@@ -77,15 +74,24 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     d, f = len(problem.coordinates), len(problem.fields)
     with _default_dtype(dtype):
         if model is None:
-            network = default_model(d, f)
+            network, why, periodic = default_network(problem, device)
+            chosen += why
         elif config.init == "seed" and type(model).__name__ in MODELS and hasattr(model, "config"):
             network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights
         else:
             network = model
         lower, upper = problem.domain.bounds
-        pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters).to(device=device, dtype=dtype)
+        constraints = HardConstraints.from_problem(problem) if config.hard_constraints else None
+        pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters, constraints, periodic)
+        pinn = pinn.to(device=device, dtype=dtype)
     _check_model(pinn, d, f, device, dtype)
     trainer = Trainer(problem, pinn, config, reference, callbacks, afe, ranks)
+    if constraints is not None:
+        chosen.append(f"hard constraints: {constraints.describe()} imposed exactly (hard_constraints=False: as losses)")
+    for line in chosen:
+        trainer.history["events"].append(f"chose {line}")
+        if config.progress and (ranks is None or ranks.main):
+            print(f"pinnfreq: {line}", flush=True)
     trainer.run()
     return Solution(pinn, problem.coordinates, problem.fields, problem.time, trainer.history, config.to_dict(),
                     reference=reference, contains=problem.domain.contains, name=problem.name,

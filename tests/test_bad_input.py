@@ -55,7 +55,7 @@ def test_shapes_that_do_not_broadcast():
 
     with pytest.raises(ValueError, match=r"equation 'bad'.*shape \(16, 16\).*\(an \(n, 1\) tensor met an \(n,\) one\?\)"):
         _solve(pf.Problem(LINE, "u", bad))
-    with pytest.raises(ValueError, match=r"condition 'initial' value.*shape \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"condition 'initial' value.*shape \(\d+, 3\)"):
         _solve(pf.Problem(LINE * pf.Time(0, 1), "u", lambda u: u.t, [pf.Initial(lambda x: torch.ones(len(x), 3))]))
 
 

@@ -178,4 +178,4 @@ def test_resume_refuses_another_network(tmp_path):
 def test_resume_without_a_checkpoint_starts_afresh_and_says_so(tmp_path):
     with pytest.warns(RuntimeWarning, match="no checkpoint at .*: starting afresh"):
         sol = _run(steps=5, lbfgs_steps=0, checkpoint=str(tmp_path / "none.pt"), resume=True)
-    assert sol.history["step"] == list(range(5)) and "starting afresh" in sol.history["events"][0]
+    assert sol.history["step"] == list(range(5)) and any("starting afresh" in e for e in sol.history["events"])

@@ -22,12 +22,15 @@ def steady():
     return pf.solve(prob, pf.MLP(2, 1, 8, 2), steps=5, points=32, boundary_points=16, progress=False)
 
 
+def heat_problem():
+    return pf.Problem(LINE * pf.Time(0, 1), "u", lambda u: u.t - 0.1 * u.xx,
+                      [pf.Initial(lambda x: torch.sin(math.pi * x)), pf.Dirichlet(0.0, on=LINE.boundary)],
+                      name="heat")
+
+
 @pytest.fixture(scope="module")
 def unsteady():
-    space = LINE
-    prob = pf.Problem(space * pf.Time(0, 1), "u", lambda u: u.t - 0.1 * u.xx,
-                      [pf.Initial(lambda x: torch.sin(math.pi * x)), pf.Dirichlet(0.0, on=space.boundary)],
-                      name="heat")
+    prob = heat_problem()
     x, t = np.linspace(-1, 1, 17), np.linspace(0, 1, 5)
     ref = pf.Reference({"u": np.sin(np.pi * x)[:, None] * np.exp(-0.1 * np.pi**2 * t)[None]}, axes={"x": x, "t": t})
     return pf.solve(prob, pf.MLP(2, 1, 8, 2), steps=5, points=32, progress=False, reference=ref, dtype="float64")
@@ -56,7 +59,11 @@ def test_time_dependent_round_trip_keeps_reference_and_error(unsteady, tmp_path)
         assert f["grid/fields/u"].shape == (17, 5)
         assert np.allclose(f["error/u"][()], f["grid/fields/u"][()] - f["reference/u"][()])
         assert json.loads(f.attrs["errors"])["u"]["rel_l2"] == pytest.approx(unsteady.error()["u"]["rel_l2"])
-    back = pf.Solution.load(tmp_path / "h.h5")
+    # the initial values are imposed exactly (hard constraints) through the problem's function: evaluating
+    # the file's solution needs the problem, and says so without it
+    with pytest.raises(ValueError, match=r"Solution.load\(path, problem="):
+        pf.Solution.load(tmp_path / "h.h5").error()
+    back = pf.Solution.load(tmp_path / "h.h5", problem=heat_problem())
     assert back.time == "t" and back.error()["u"] == pytest.approx(unsteady.error()["u"])
 
 

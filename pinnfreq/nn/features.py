@@ -62,6 +62,14 @@ class FourierFeatureBank(nn.Module):
         # softplus^-1(beta_init); a tiny floor stands in for beta = 0
         self.rho = nn.Parameter(torch.tensor(math.log(math.expm1(max(beta_init, 1e-8)))))
 
+    def make_periodic(self, axis: int, period: float = 2.0) -> None:
+        """Snap the frequencies along input ``axis`` to multiples of 2 pi / ``period`` (in the units the
+        bank sees; the normalised box [-1, 1] has period 2), so that every feature, and any network that
+        reads the input only through them, is exactly periodic along that axis."""
+        step = 2 * math.pi / period
+        with torch.no_grad():
+            self.omega[:, axis] = torch.round(self.omega[:, axis] / step) * step
+
     @property
     def n_features(self) -> int:
         return self.omega.shape[0]

@@ -42,6 +42,9 @@ class TrainConfig:
     compile : run the loss computation through ``torch.compile`` (from the second step; the first
         compilation takes 10-60 s on CPU, then the step of an MLP took half the time: see
         ``benchmarks/throughput.py``); falls back to eager execution, with a warning, if it fails.
+    hard_constraints : impose initial values, and constant Dirichlet values on the faces of a box, exactly
+        through an output transform u = A + B N (``pinnfreq.constraints``); those conditions then leave the
+        loss. False keeps every condition a loss term.
     log_every : steps between reads of the losses by the host (history, progress bar, the check for
         non-finite values, callbacks force every step); None: 1 on CPU, 25 on GPUs, where a read each
         step would stall the device.
@@ -74,6 +77,7 @@ class TrainConfig:
     progress: bool = True
     log_every: int | None = None
     compile: bool = False
+    hard_constraints: bool = True
 
     def __post_init__(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -95,6 +99,7 @@ class TrainConfig:
         need(self.time_budget is None or self.time_budget > 0, f"time_budget must be positive seconds, got {self.time_budget!r}")
         need(self.grad_clip is None or self.grad_clip > 0, "grad_clip must be positive")
         need(isinstance(self.compile, bool), f"compile must be True or False, got {self.compile!r}")
+        need(isinstance(self.hard_constraints, bool), f"hard_constraints must be True or False, got {self.hard_constraints!r}")
         need(self.log_every is None or (isinstance(self.log_every, int) and self.log_every > 0),
              f"log_every must be a positive integer or None, got {self.log_every!r}")
         need(not self.resume or self.checkpoint is not None, "resume=True needs checkpoint=<path>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -40,14 +41,17 @@ def term_points(problem: Problem, config: TrainConfig, term: str) -> int:
 
 
 def sample_batches(problem: Problem, config: TrainConfig, round_: int, device: torch.device,
-                   dtype: torch.dtype, rank: int = 0, world: int = 1) -> dict[str, Batch]:
-    """Points for every term; the same ``(seed, round_)`` always gives the same points.
+                   dtype: torch.dtype, rank: int = 0, world: int = 1, skip: Sequence[str] = ()) -> dict[str, Batch]:
+    """Points for every term but those in ``skip`` (conditions imposed exactly); the same ``(seed, round_)``
+    always gives the same points.
 
     Under ``torch.distributed``, rank r of ``world`` takes the r-th share of the point set one process
     with ``world`` times the points would take, so the ranks together train on exactly that set.
     """
     out = {}
     for k, term in enumerate(problem.terms):
+        if term in skip:
+            continue
         n = term_points(problem, config, term)
         pts, nrm = problem.sample(term, n * world, config.sampler, sub_seed(config.seed, k, round_))
         pts, nrm = pts[rank * n:(rank + 1) * n], None if nrm is None else nrm[rank * n:(rank + 1) * n]

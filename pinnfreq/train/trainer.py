@@ -73,12 +73,19 @@ class Trainer:
         self._pending: list[tuple] = []  # steps whose values are still on the device (see _flush)
         self.log_every = config.log_every or (1 if self.device.type == "cpu" else 25)
         self._compiled = torch.compile(term_losses) if config.compile else None
+        self._warm = False  # whether the current point set's caches are filled (see _term_losses)
         unknown = [k for k in config.weights if k not in problem.terms]
         if unknown:
             raise ValueError(f"solve(): weights given for unknown term(s) {unknown}; terms are {problem.terms}")
-        self.weights = {t: float(config.weights.get(t, 1.0)) for t in problem.terms}
-        self.adaptive = {t: 1.0 for t in problem.terms}
+        # conditions the model satisfies by construction (hard constraints, periodic banks) are no loss terms
+        self.exact = model.exact_terms
+        self.terms = [t for t in problem.terms if t not in self.exact]
+        self.weights = {t: float(config.weights.get(t, 1.0)) for t in self.terms}
+        self.adaptive = {t: 1.0 for t in self.terms}
         self.step, self.lr_scale, self.elapsed = 0, 1.0, 0.0
+        self.adam_again: int | None = None  # the step from which Adam took over from a stalled L-BFGS
+        self.adam_taken = 0  # Adam steps before L-BFGS began (the learning rate Adam resumes with)
+        self._stalled_at: tuple[float, dict] | None = None  # loss and state where L-BFGS stalled
         # the keys every run has, also one that took no step (Ctrl-C before the first one ended)
         self.history: dict[str, list] = {"events": [], "step": [], "time": [], "loss": []}
         self.interrupted = False
@@ -99,7 +106,10 @@ class Trainer:
         return self.config.steps + self.config.lbfgs_steps
 
     def phase(self, step: int | None = None) -> str:
-        return "adam" if (self.step if step is None else step) < self.config.steps else "lbfgs"
+        """"adam" or "lbfgs" at ``step``: Adam for the first ``steps``, then L-BFGS, then Adam again from
+        ``adam_again`` when L-BFGS stalled with time left (see _record_step)."""
+        s = self.step if step is None else step
+        return "adam" if s < self.config.steps or (self.adam_again is not None and s >= self.adam_again) else "lbfgs"
 
     # -- public ------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -127,9 +137,9 @@ class Trainer:
             while self.step < self.total_steps and not self._stop:
                 # a budget always allows one step, so that every finished run has trained
                 if self.step > first and self._over_budget(self._clock(start)):
-                    if self.phase() == "adam" and cfg.lbfgs_steps:
+                    if self.phase() == "adam" and cfg.lbfgs_steps and self.adam_again is None:
                         self._event(f"step {self.step}: Adam's share of the time budget is spent; L-BFGS starts")
-                        self.step = cfg.steps
+                        self.adam_taken, self.step = self.step, cfg.steps
                         continue
                     self._event(f"step {self.step}: time budget of {cfg.time_budget:g} s spent")
                     break
@@ -157,6 +167,10 @@ class Trainer:
             raise KeyboardInterrupt
         if self.interrupted:
             self._event(f"step {self.step}: interrupted", warn=True)
+        elif self._stalled_at is not None and self.history["loss"] and self.history["loss"][-1] > self._stalled_at[0]:
+            self.model.load_state_dict(self._stalled_at[1])
+            self._event(f"step {self.step}: Adam after L-BFGS ended at a higher loss ({self.history['loss'][-1]:.3g} "
+                        f"against {self._stalled_at[0]:.3g}); the L-BFGS result is kept")
         self.evaluate()
         if cfg.checkpoint and self.ranks.main:
             self._save_or_warn(cfg.checkpoint)
@@ -181,6 +195,7 @@ class Trainer:
     def save(self, path: str) -> None:
         save_checkpoint(path, {
             "step": self.step, "lr_scale": self.lr_scale, "elapsed": self.elapsed,
+            "adam_again": self.adam_again, "adam_taken": self.adam_taken,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "optimizer_kind": type(self.optimizer).__name__, "adaptive": dict(self.adaptive),
             "history": self.history, "interrupted": self.interrupted, "config": self.config.to_dict(),
@@ -205,6 +220,7 @@ class Trainer:
             "lower": self.model.lower.tolist(), "upper": self.model.upper.tolist(),
             "parameters": sorted(self.problem.parameters),
             "network": {"class": type(net).__name__, "config": getattr(net, "config", None)},
+            **({"exact": self.exact} if self.exact else {}),  # absent without hard constraints (older files)
         }, default=str))
 
     # -- steps -------------------------------------------------------------------------------------
@@ -212,10 +228,15 @@ class Trainer:
         return sum(self.weights[t] * self.adaptive[t] * v for t, v in losses.items())
 
     def _adam_step(self) -> dict[str, torch.Tensor] | None:
+        if not isinstance(self.optimizer, torch.optim.Adam):  # taking over from a stalled L-BFGS
+            self._make_optimizer()
+            self._snapshot()
         self._ensure_batches()
         if self.afe is not None:
             self.afe.before_step(self.step)
-        lr = self.config.learning_rate(self.step) * self.lr_scale
+        # after L-BFGS, Adam goes on at the learning rate it had reached (the schedule counts Adam steps)
+        adam_step = self.step if self.adam_again is None else self.adam_taken + self.step - self.adam_again
+        lr = self.config.learning_rate(adam_step) * self.lr_scale
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
@@ -234,6 +255,8 @@ class Trainer:
 
     def _lbfgs_step(self) -> dict[str, torch.Tensor] | None:
         if not isinstance(self.optimizer, torch.optim.LBFGS):
+            if self.step == self.config.steps and not self.adam_taken:
+                self.adam_taken = self.config.steps  # Adam ran all its steps
             self._make_optimizer()
             self._snapshot()
         self._ensure_batches()
@@ -266,14 +289,19 @@ class Trainer:
         # the gradient-norm weights differentiate each term separately (retain_graph), which compiled
         # backward passes do not allow: those steps run eagerly
         rebalance = self.config.adaptive_weights and self.step % self.config.adapt_every == 0
-        if self._compiled is not None and len(self.engine.pairs) == len(self.problem.terms) and not rebalance:
+        ready = len(self.engine.pairs) == len(self.terms)
+        if self._compiled is not None and ready and self._warm and not rebalance:
             try:
                 return self._compiled(*args)
             except Exception as err:  # noqa: BLE001 -- any compiler failure: fall back, never stop training
                 self._compiled = None
                 self._event(f"step {self.step}: torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
                             "training goes on without it", warn=True)
-        return term_losses(*args)
+        out = term_losses(*args)
+        # an eager pass with the pairs known has filled the point set's caches (Fourier waves, the jets of
+        # hard constraints: computed with autograd, which a compiled graph cannot run)
+        self._warm = ready
+        return out
 
     def _queue(self, losses: dict[str, torch.Tensor | float], bar: tqdm) -> None:
         """Keep this step's values on the device; they reach the host every ``log_every`` steps (every
@@ -295,7 +323,7 @@ class Trainer:
         if any(bool(p[4]) for p in pending if p[4] is not None):
             self._stop = self.interrupted = True  # some rank was interrupted: every rank stops here
         for (step, elapsed, lr, _, _), row in zip(pending, rows):
-            terms = dict(zip(self.problem.terms, row))
+            terms = dict(zip(self.terms, row))
             if not all(math.isfinite(v) for v in terms.values()):
                 self._recover(terms)
                 return
@@ -320,8 +348,16 @@ class Trainer:
         for k, v in zip(self.model.unknowns, unknowns):
             self._record(f"param/{k}", v)
         if self.phase(step) == "lbfgs" and self._lbfgs_stalled():
-            self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
-            self._stop = True
+            if self.config.time_budget is not None:
+                # stopping would leave the rest of the budget unused: Adam takes it; if Adam ends worse than
+                # L-BFGS left it, the L-BFGS result is restored at the end (run)
+                self.adam_again = step + 1
+                self._stalled_at = (total, copy.deepcopy(self.model.state_dict()))
+                self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; Adam takes "
+                            "the rest of the time budget")
+            else:
+                self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
+                self._stop = True
         if (step + 1) % self.config.eval_every == 0:
             self.evaluate()
         bar.update(1)
@@ -388,8 +424,9 @@ class Trainer:
         round_ = last_adam // every if every else 0
         if round_ != self._round:
             self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype,
-                                          self.ranks.rank, self.ranks.world)
+                                          self.ranks.rank, self.ranks.world, self.exact)
             self._round = round_
+            self._warm = False
 
     def _make_optimizer(self) -> None:
         params = list(self.model.parameters())
@@ -442,6 +479,7 @@ class Trainer:
         except RuntimeError as err:
             raise ValueError(f"the checkpoint {self.config.checkpoint} holds a different model: {err}") from None
         self.step, self.lr_scale, self.elapsed = int(state["step"]), float(state["lr_scale"]), float(state["elapsed"])
+        self.adam_again, self.adam_taken = state.get("adam_again"), int(state.get("adam_taken", 0))
         self.history = {**self.history, **state["history"]}
         self.adaptive.update(state.get("adaptive", {}))
         self.engine.load_state_dict(state.get("engine", {}))
@@ -461,7 +499,7 @@ class Trainer:
         budget = self.config.time_budget
         if budget is None:
             return False
-        share = 0.5 if self.phase() == "adam" and self.config.lbfgs_steps else 1.0
+        share = 0.5 if self.phase() == "adam" and self.config.lbfgs_steps and self.adam_again is None else 1.0
         return elapsed > budget * share
 
     def _record(self, key: str, value: Any) -> None:

@@ -1,0 +1,268 @@
+"""Hard constraints: initial and boundary values imposed exactly by an output transform.
+
+    u_f(x) = A_f(x) + B_f(x) N_f(x)
+
+with N the network's output for field f, A_f a function that takes the prescribed values where they
+are imposed and B_f one that vanishes there (Lagaris et al. 1998; Lu et al. 2021, the ``apply_output_
+transform`` of DeepXDE's examples). A condition made exact this way leaves the loss: the optimiser only
+has the equations (and the soft conditions) left to fit. What is imposed:
+
+- ``Initial(u0)``: A = u0(x), B = tau, with tau = (t - t0) / (t1 - t0);
+  ``Initial(u0, derivative=u1)``: A = u0 + (t - t0) u1, B = tau^2;
+- ``Dirichlet(c, on=box.boundary)`` with a constant c, on a box (``Interval``, ``Rectangle``, ``Box``)
+  factor of the domain, no ``where=``: A = c, B = prod_i (1 - xh_i^2) over that box's coordinates, xh_i
+  the coordinate mapped to [-1, 1] (so B vanishes on every face and is 1 at the centre);
+- both on one field: A from the initial condition, B the product; only if A satisfies the Dirichlet
+  value at that condition's own sample points (u0 = c on the faces, u1 = 0 there), else the Dirichlet
+  condition stays in the loss.
+
+Everything else stays a loss term: Dirichlet values given as functions (a function meant for the
+boundary, such as a lid's indicator, need not be a good extension into the interior), conditions with
+``where=``, Neumann, Robin, periodic and data conditions, and non-box geometries (no distance function).
+
+In Taylor mode the jets of A and B (their values and derivatives at the points) are computed once per
+point set by autograd and kept in the batch's cache: they are constants of the points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .calling import call, required_names
+from .conditions import Dirichlet, Initial, Value, as_column
+from .geometry.base import Boundary
+from .geometry.product import Product
+from .geometry.shapes import Box, Time
+from .jet import Jet
+from .nn.cache import memo
+
+if TYPE_CHECKING:
+    from .problem import Problem
+
+
+@dataclass
+class _Field:
+    """The transform of one field: A = initial value (+ (t - t0) derivative) or constant; B = tau^order * D."""
+
+    initial: Value | None = None
+    derivative: Value | None = None
+    constant: float = 0.0
+    faces: list[int] = field(default_factory=list)  # coordinates whose two faces the Dirichlet value holds on
+    terms: list[str] = field(default_factory=list)  # the conditions made exact
+
+
+class HardConstraints(torch.nn.Module):
+    """The output transform ``u = A + B N`` for a problem (see the module docstring).
+
+    Build it with :meth:`from_problem`; ``terms`` names the conditions it makes exact.
+    """
+
+    def __init__(self, coordinates: Sequence[str], fields: Sequence[str], plans: dict[int, _Field],
+                 lower: np.ndarray, upper: np.ndarray, time: int | None):
+        super().__init__()
+        self.coordinates, self.fields, self.plans, self.time = tuple(coordinates), tuple(fields), plans, time
+        self.register_buffer("lower", torch.as_tensor(lower, dtype=torch.get_default_dtype()), persistent=False)
+        self.register_buffer("upper", torch.as_tensor(upper, dtype=torch.get_default_dtype()), persistent=False)
+
+    @property
+    def terms(self) -> list[str]:
+        return [t for p in self.plans.values() for t in p.terms]
+
+    def describe(self) -> str:
+        return ", ".join(f"{self.fields[i]}: {' and '.join(p.terms)}" for i, p in self.plans.items())
+
+    @classmethod
+    def from_problem(cls, problem: "Problem") -> "HardConstraints | None":
+        """The transform for every condition of ``problem`` that can be imposed exactly; None if none can."""
+        lower, upper = problem.domain.bounds
+        t = problem.coordinates.index(problem.time) if problem.time is not None else None
+        boxes = _box_factors(problem.domain)
+        plans: dict[int, _Field] = {}
+        for c in problem.conditions:
+            k = problem.fields.index(c.field) if c.field in problem.fields else None
+            if isinstance(c, Initial) and type(c) is Initial and k is not None and k not in plans:
+                asks_time = any(callable(v) and problem.time in required_names(v) for v in (c.value, c.derivative))
+                if not asks_time:
+                    plans[k] = _Field(initial=c.value, derivative=c.derivative, terms=[c.name])
+        pending = []
+        for c in problem.conditions:
+            if (type(c) is Dirichlet and c.where is None and isinstance(c.on, Boundary) and c.on.geometry in boxes
+                    and not callable(c.value) and np.ndim(c.value) == 0):
+                pending.append((problem.fields.index(c.field), c,
+                                [problem.coordinates.index(n) for n in c.on.geometry.names]))
+        for k, c, faces in pending:
+            plan = plans.setdefault(k, _Field())
+            if plan.faces:
+                continue  # one Dirichlet condition per field
+            trial = _Field(plan.initial, plan.derivative, float(c.value), faces, plan.terms + [c.name])
+            if plan.initial is None or cls._holds(problem, k, trial, c):
+                plans[k] = trial
+            elif not plan.terms:
+                del plans[k]
+        if not plans:
+            return None
+        out = cls(problem.coordinates, problem.fields, plans, lower, upper, t)
+        out._check_finite(problem)
+        return out
+
+    def _check_finite(self, problem: "Problem") -> None:
+        """The initial values at the initial condition's points must be finite: the loss no longer sees them."""
+        for k, plan in self.plans.items():
+            if plan.initial is None:
+                continue
+            pts, _ = problem.condition(plan.terms[0]).sample(problem, 256, "sobol", 0)
+            with torch.no_grad():
+                a = self._particular(torch.as_tensor(pts, dtype=torch.float64), k)
+            bad = int((~torch.isfinite(a)).sum())
+            if bad:
+                raise ValueError(f"condition {plan.terms[0]!r} gives non-finite values at {bad} of {len(a)} points "
+                                 "before training: check the functions it calls (a division by zero, a log of a "
+                                 "non-positive number?)")
+
+    @classmethod
+    def _holds(cls, problem: "Problem", k: int, plan: _Field, condition: Dirichlet) -> bool:
+        """Whether A (from the initial condition) takes the Dirichlet value on that condition's points."""
+        pts, _ = condition.sample(problem, 256, "sobol", 0)
+        lower, upper = problem.domain.bounds
+        t = problem.coordinates.index(problem.time)
+        probe = cls(problem.coordinates, problem.fields, {k: plan}, lower, upper, t)
+        with torch.no_grad():
+            a = probe._particular(torch.as_tensor(pts, dtype=torch.float64), k).numpy()
+        return bool(np.all(np.abs(a - plan.constant) <= 1e-6 * (1 + np.abs(a).max())))
+
+    # -- saving: what a solution file records, and rebuilding from it ------------------------------
+    def spec(self) -> dict:
+        """A JSON-able description (the initial values themselves are functions: only their names)."""
+        return {"time": self.time, "fields": {str(k): {
+            "constant": p.constant, "faces": p.faces, "initial": p.initial is not None,
+            "derivative": p.derivative is not None, "terms": p.terms} for k, p in self.plans.items()}}
+
+    @classmethod
+    def from_spec(cls, spec: dict, coordinates: Sequence[str], fields: Sequence[str], lower: np.ndarray,
+                  upper: np.ndarray, problem: "Problem | None" = None) -> torch.nn.Module:
+        """The transform a solution file describes. Initial values are functions that only the problem
+        holds: without ``problem`` such a transform is a stand-in that refuses to evaluate."""
+        plans = {}
+        for k, p in spec["fields"].items():
+            plan = _Field(constant=float(p["constant"]), faces=[int(i) for i in p["faces"]], terms=list(p["terms"]))
+            if p["initial"]:
+                if problem is None:
+                    return _NeedsProblem([t for q in spec["fields"].values() for t in q["terms"]])
+                condition = next((c for c in problem.conditions if c.name == plan.terms[0] and isinstance(c, Initial)),
+                                 None)
+                if condition is None or tuple(problem.fields) != tuple(fields):
+                    raise ValueError(f"the problem given has no initial condition {plan.terms[0]!r} for the fields "
+                                     f"{tuple(fields)}: it is not the problem this solution was trained on")
+                plan.initial, plan.derivative = condition.value, condition.derivative
+            plans[int(k)] = plan
+        return cls(coordinates, fields, plans, lower, upper, spec["time"])
+
+    # -- the transform -------------------------------------------------------------------------------
+    def _particular(self, x: Tensor, k: int) -> Tensor:
+        """A_k at points x (n, d): (n,)."""
+        plan = self.plans[k]
+        coords = {c: x[:, i] for i, c in enumerate(self.coordinates)}
+        if plan.initial is None:
+            return torch.full_like(x[:, 0], plan.constant)
+        owner = f"condition {plan.terms[0]!r}"  # the initial condition, named as its loss term would be
+        a = _value(plan.initial, coords, x, f"{owner} value")
+        if plan.derivative is not None:
+            t0 = self.lower[self.time].to(x)
+            a = a + (x[:, self.time] - t0) * _value(plan.derivative, coords, x, f"{owner} derivative")
+        return a
+
+    def _multiplier(self, x: Tensor, k: int) -> Tensor:
+        """B_k at points x (n, d): (n,)."""
+        plan = self.plans[k]
+        lower, upper = self.lower.to(x), self.upper.to(x)
+        b = torch.ones_like(x[:, 0])
+        for i in plan.faces:
+            xh = 2 * (x[:, i] - lower[i]) / (upper[i] - lower[i]) - 1
+            b = b * (1 - xh * xh)
+        if plan.initial is not None:
+            tau = (x[:, self.time] - lower[self.time]) / (upper[self.time] - lower[self.time])
+            b = b * tau ** (2 if plan.derivative is not None else 1)
+        return b
+
+    def parts(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """A and B at points x (n, d), each (n, n_fields) (A = 0, B = 1 for fields without constraints)."""
+        a = torch.zeros(x.shape[0], len(self.fields), dtype=x.dtype, device=x.device)
+        b = torch.ones_like(a)
+        cols_a, cols_b = list(a.unbind(1)), list(b.unbind(1))
+        for k in self.plans:
+            cols_a[k], cols_b[k] = self._particular(x, k), self._multiplier(x, k)
+        return torch.stack(cols_a, 1), torch.stack(cols_b, 1)
+
+    def forward(self, x: Tensor, out: Tensor) -> Tensor:
+        """u = A + B N at physical points x (n, d), network output N (n, n_fields)."""
+        a, b = self.parts(x)
+        return a + b * out
+
+    def jet(self, x: Tensor, pairs: Sequence[tuple[int, int]], out: Jet, cache: dict | None = None) -> Jet:
+        """The same in Taylor mode: ``out`` the network's jet at physical points x (n, d)."""
+        a, b = memo(cache, "hard_constraints", (tuple(pairs), x.shape, x.dtype, x.device),
+                    lambda: self._jets(x, pairs))
+        return Jet(a.v + b.v * out.v, a.g + b.g * out.v + b.v * out.g,
+                   a.h + b.h * out.v + b.v * out.h + out._cross(b.g, out.g), out.pairs)
+
+    def _jets(self, x: Tensor, pairs: Sequence[tuple[int, int]]) -> tuple[Jet, Jet]:
+        """Jets of A and B at x by autograd (both are pointwise functions of the point)."""
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            both = torch.cat(self.parts(x), 1)  # (n, 2F)
+            n, width = both.shape
+            d = x.shape[1]
+            g = torch.zeros(d, n, width, dtype=x.dtype, device=x.device)
+            h = torch.zeros(len(pairs), n, width, dtype=x.dtype, device=x.device)
+            for c in range(width):
+                if not both.requires_grad:
+                    break
+                (grad,) = torch.autograd.grad(both[:, c].sum(), x, create_graph=True, allow_unused=True)
+                if grad is None:
+                    continue
+                g[:, :, c] = grad.detach().T
+                for p, (i, j) in enumerate(pairs):
+                    if grad.requires_grad:
+                        (second,) = torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True, allow_unused=True)
+                        if second is not None:
+                            h[p, :, c] = second[:, j].detach()
+        f = len(self.fields)
+        v = both.detach()
+        tp = tuple(pairs)
+        return Jet(v[:, :f], g[..., :f], h[..., :f], tp), Jet(v[:, f:], g[..., f:], h[..., f:], tp)
+
+
+class _NeedsProblem(torch.nn.Module):
+    """Stands in for a transform whose initial values only the problem holds."""
+
+    def __init__(self, terms: list[str]):
+        super().__init__()
+        self.terms = terms
+
+    def forward(self, x: Tensor, out: Tensor) -> Tensor:
+        raise ValueError(f"this solution was trained with {', '.join(self.terms)} imposed exactly through the "
+                         "problem's initial-value functions, which a file cannot hold: load it with "
+                         "pinnfreq.Solution.load(path, problem=<the problem>) to evaluate it (the file's stored "
+                         "grid, errors and history read without it, e.g. with h5py)")
+
+    jet = forward
+
+
+def _value(value: Value, coords: dict[str, Tensor], like: Tensor, owner: str) -> Tensor:
+    out = call(value, coords) if callable(value) else value
+    return as_column(out, like.shape[0], like, owner)
+
+
+def _box_factors(domain) -> list:  # noqa: ANN001
+    """The box-shaped spatial factors of the domain (a box, or a product of boxes and time)."""
+    if isinstance(domain, Product):
+        return [g for f in domain.factors for g in _box_factors(f)]
+    return [domain] if isinstance(domain, Box) and not isinstance(domain, Time) else []
+
+
+__all__ = ["HardConstraints"]

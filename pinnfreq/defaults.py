@@ -1,0 +1,158 @@
+"""What ``solve()`` chooses when the user gives a problem and nothing else.
+
+The choices, each recorded in the history's events with its reason:
+
+- **The bank's frequencies from the problem's data.** The sources (the equations evaluated at u = 0),
+  the initial values and the Dirichlet values are known before training; their spectra on a grid of
+  the domain's box say which angular frequencies (in the normalised box [-1, 1]^d the network sees) the
+  solution must carry along each coordinate. The seed's bank (sigma = 1, K = 4 dyadic scales) reaches
+  about |omega| = 20; where the data need more along a coordinate, the bank's frequencies along it
+  are stretched by the factor that covers them with a 1.5x margin, the envelope's beta_init divided by
+  the same factor (the seed's 0.1 at the seed's scale: a fixed 0.1 damps |omega| = 80 by e^-8 and
+  blocks exactly the frequencies the data ask for), and, stretched 2x or more, the composite
+  low-frequency output is switched on (a stretched bank has fewer slow features; PINN losses weight mode k by k^2 or more, so the low
+  modes are the slow ones).
+- **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
+  network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
+  L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
+- **Periodic coordinates exactly periodic**: for each ``Periodic`` condition, the bank's frequencies
+  along its coordinate are snapped to multiples of 2 pi / period; the network reads the input only
+  through the bank, so it is periodic to round-off and the condition leaves the loss.
+- **Adam, then L-BFGS**, each for half of a time budget (the budget binds, not a step count), as
+  DeepXDE's examples do; without a budget, the configured steps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .conditions import Context, Dirichlet, Initial, Periodic
+from .diff import FieldStore
+from .nn import CrossAttentionNet
+from .problem import Problem
+
+BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 2^(K-1), K = 4
+MARGIN = 1.5
+LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
+RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
+
+
+def data_frequencies(problem: Problem) -> np.ndarray:
+    """Per coordinate, the highest angular frequency (in the normalised box [-1, 1]^d) in the problem's
+    known data: sources, initial values, Dirichlet values. Shape (d,); 0 where nothing varies.
+
+    Measured along LINES lines per coordinate (the other coordinates at scattered positions in the
+    box), LINE_POINTS points each: a resolution no full grid of the box affords in 2-D or 3-D.
+    """
+    d = len(problem.coordinates)
+    lower, upper = problem.domain.bounds
+    rng = np.random.default_rng(0)
+    out = np.zeros(d)
+    for axis in range(d):
+        mesh = np.repeat(lower + (upper - lower) * rng.random((LINES, d)), LINE_POINTS, axis=0)
+        mesh[:, axis] = np.tile(np.linspace(lower[axis], upper[axis], LINE_POINTS), LINES)
+        for values in _data_on(problem, mesh):
+            v = np.where(np.isfinite(values), values, 0.0).reshape(LINES, LINE_POINTS)
+            v = v - v.mean(1, keepdims=True)
+            if np.ptp(v) > 1e-9 * (1 + np.abs(values).max()):  # not round-off of a constant
+                out[axis] = max(out[axis], _highest_frequency(v))
+    return out
+
+
+def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
+    """The sources and the initial/Dirichlet value functions evaluated at the points ``mesh`` (N, d)."""
+    x = torch.as_tensor(mesh, dtype=torch.float64).requires_grad_(True)
+    coords = {c: x[:, i] for i, c in enumerate(problem.coordinates)}
+    out = []
+    # the equations at u = 0: a zero whose derivatives of every order stay in the graph (and are 0)
+    zero = (x.sum(1, keepdim=True).exp() * 0).expand(-1, len(problem.fields))
+    store = FieldStore(x, zero, problem.coordinates, problem.fields, problem.spatial)
+    ctx = Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
+    for key in problem.equations:
+        try:
+            out += [r.detach().numpy() for r in problem.equation_residuals(key, ctx)]
+        except Exception:  # noqa: BLE001 -- a probe: an equation that needs more than u = 0 tells nothing
+            continue
+    for c in problem.conditions:
+        if isinstance(c, (Initial, Dirichlet)):
+            for value in (c.value, getattr(c, "derivative", None)):
+                if callable(value):
+                    try:
+                        with torch.no_grad():
+                            v = value(**{k: coords[k] for k in _names(value) if k in coords})
+                        out.append(np.broadcast_to(torch.as_tensor(v, dtype=torch.float64).detach().numpy(),
+                                                   (len(mesh),)).copy())
+                    except Exception:  # noqa: BLE001 -- same
+                        continue
+    return out
+
+
+def _names(fn: Any) -> list[str]:
+    import inspect
+
+    return list(inspect.signature(fn).parameters)
+
+
+def _highest_frequency(v: np.ndarray) -> float:
+    """The highest angular frequency along the last axis of ``v`` (lines over [-1, 1]) whose
+    Hann-windowed amplitude, summed over the lines, exceeds RELATIVE_AMPLITUDE of the peak."""
+    n = v.shape[-1]
+    amp = np.abs(np.fft.rfft(v * np.hanning(n), axis=-1)).sum(0)
+    k = np.nonzero(amp >= RELATIVE_AMPLITUDE * amp.max())[0].max()
+    return 2 * math.pi * k / (2.0 * n / (n - 1))  # the lines span a length 2 in normalised units
+
+
+def default_network(problem: Problem, device: torch.device) -> tuple[nn.Module, list[str], list[str]]:
+    """The cross-attention network for ``problem`` on ``device``, the reasons for its settings, and the
+    periodic conditions it satisfies exactly (its bank snapped to the period: they leave the loss)."""
+    d, f = len(problem.coordinates), len(problem.fields)
+    reasons = []
+    if device.type == "cpu":
+        size = dict(hidden_channels=32, n_layers=2, n_base=32, n_scales=4)
+        reasons.append("network: cross-attention over the Fourier bank at CPU size (M=128, d_q=32, L=2; the "
+                       "paper's M=512, d_q=64, L=4 takes ~8x longer a step)")
+    else:
+        size = {}
+        reasons.append("network: cross-attention over the Fourier bank at the paper's size (M=512, d_q=64, L=4)")
+    freq = data_frequencies(problem)
+    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
+    periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
+    # far beyond the seed's bank its slow features thin out: a small MLP of the raw coordinates adds them
+    # (not with a periodic coordinate: the MLP would break the periodicity the bank is snapped to)
+    wide = bool((stretch >= 2).any()) and not periodic
+    beta = 0.1 / float(stretch.max())
+    net = CrossAttentionNet(d, f, beta_init=beta, low_frequency=32 if wide else None, **size)
+    if (stretch > 1).any():
+        with torch.no_grad():
+            net.bank.omega.mul_(torch.as_tensor(stretch, dtype=net.bank.omega.dtype))
+        parts = ", ".join(f"{c}: |omega| {w:.0f} -> x{s:.1f}" for c, w, s in zip(problem.coordinates, freq, stretch))
+        reasons.append(f"bank: the data's frequencies exceed the bank's reach {BANK_REACH:g} ({parts}); "
+                       f"frequencies stretched, beta_init {beta:.3g}" + (", low-frequency output on" if wide else ""))
+    else:
+        reasons.append("bank: the seed's (sigma=1, beta_init=0.1); the data's frequencies are within its reach")
+    for c in periodic:
+        net.bank.make_periodic(problem.coordinates.index(c.coordinate))
+    if periodic:
+        names = sorted({c.coordinate for c in periodic})
+        reasons.append(f"periodic: the bank's frequencies along {', '.join(names)} snapped to multiples of 2 pi / "
+                       f"period, so {', '.join(c.name for c in periodic)} hold exactly")
+    return net, reasons, [c.name for c in periodic]
+
+
+def default_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Fill in what the user left out: with a time budget and no step counts, Adam then L-BFGS for
+    half the budget each."""
+    out = dict(settings)
+    reasons = []
+    if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
+        out.update(steps=10**9, lbfgs_steps=10**9)
+        reasons.append("optimiser: Adam for half the time budget, then L-BFGS for the rest")
+    return out, reasons
+
+
+__all__ = ["data_frequencies", "default_network", "default_settings"]

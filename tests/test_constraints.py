@@ -1,0 +1,121 @@
+"""Hard constraints (pinnfreq.constraints): exact values where imposed, derivatives right in both engines."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import pinnfreq as pf
+from pinnfreq.constraints import HardConstraints
+from pinnfreq.model import PINNModel
+from pinnfreq.train.losses import Batch, Engine, term_losses
+
+
+def wave_problem(u0=lambda x: torch.sin(math.pi * x), c=0.0):
+    space = pf.Interval(0.0, 1.0, name="x")
+
+    def wave(u):
+        return u.tt - 4 * u.xx
+
+    return pf.Problem(space * pf.Time(0.0, 2.0), "u", wave, name="wave", conditions=[
+        pf.Initial(u0, derivative=lambda x: x * (1 - x)), pf.Dirichlet(c, on=space.boundary)])
+
+
+def model_for(problem, constraints):
+    torch.manual_seed(0)
+    d, f = len(problem.coordinates), len(problem.fields)
+    lower, upper = problem.domain.bounds
+    net = pf.MLP(d, f, hidden_channels=16, n_layers=2).double()
+    return PINNModel(net, lower.tolist(), upper.tolist(), problem.parameters, constraints).double()
+
+
+def test_initial_and_dirichlet_values_hold_exactly():
+    problem = wave_problem()
+    hc = HardConstraints.from_problem(problem)
+    assert sorted(hc.terms) == ["dirichlet", "initial"]
+    model = model_for(problem, hc)
+    x = torch.rand(50, 1, dtype=torch.float64)
+    start = torch.cat([x, torch.zeros_like(x)], 1).requires_grad_(True)
+    u = model(start)[:, 0]
+    assert torch.allclose(u, torch.sin(math.pi * x[:, 0]), atol=1e-14)
+    (du,) = torch.autograd.grad(u.sum(), start)
+    assert torch.allclose(du[:, 1], x[:, 0] * (1 - x[:, 0]), atol=1e-12)  # u_t(x, 0) = x (1 - x)
+    t = 2 * torch.rand(50, 1, dtype=torch.float64)
+    for face in (0.0, 1.0):
+        side = torch.cat([torch.full_like(t, face), t], 1)
+        assert model(side).abs().max() < 1e-14
+
+
+def test_taylor_jet_of_constrained_model_equals_autograd():
+    problem = wave_problem()
+    model = model_for(problem, HardConstraints.from_problem(problem))
+    pts = torch.rand(40, 2, dtype=torch.float64) * torch.tensor([1.0, 2.0], dtype=torch.float64)
+    pairs = [(0, 0), (1, 1), (0, 1)]
+    cache: dict = {}
+    for _ in range(2):  # the second call reads the cached jets of A and B
+        jet = model.forward_jet(pts, pairs, cache)
+    x = pts.clone().requires_grad_(True)
+    u = model(x)[:, 0]
+    (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    assert torch.allclose(jet.v[:, 0], u, atol=1e-12)
+    assert torch.allclose(jet.g[..., 0].T, g, atol=1e-10)
+    for p, (i, j) in enumerate(pairs):
+        (h,) = torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)
+        assert torch.allclose(jet.h[p, :, 0], h[:, j], atol=1e-9)
+    assert "hard_constraints" in cache
+
+
+def test_losses_of_both_engines_agree_and_exact_terms_leave_the_loss():
+    problem = wave_problem()
+    model = model_for(problem, HardConstraints.from_problem(problem))
+    pts = torch.as_tensor(problem.sample("wave", 64, "sobol", 0)[0])
+    batches = {"wave": Batch(pts, None)}
+    reference = term_losses(problem, model, batches, Engine("autograd"))
+    engine = Engine("taylor")
+    term_losses(problem, model, batches, engine)  # learns the pairs
+    assert engine.pairs["wave"] is not None
+    taylor = term_losses(problem, model, batches, engine)
+    assert torch.allclose(taylor["wave"], reference["wave"], rtol=1e-10)
+    sol = pf.solve(problem, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=3, progress=False, dtype="float64")
+    assert "term/wave" in sol.history and "term/initial" not in sol.history and "term/dirichlet" not in sol.history
+
+
+def test_incompatible_dirichlet_value_stays_a_loss_term():
+    # u0 = 1 on the faces but the walls hold 0: only the initial condition can be exact
+    hc = HardConstraints.from_problem(wave_problem(u0=lambda x: torch.ones_like(x)))
+    assert hc.terms == ["initial"]
+
+
+def test_what_is_not_imposed():
+    square = pf.Rectangle([0.0, 0.0], [1.0, 1.0])
+    lap = lambda u: u.xx + u.yy  # noqa: E731
+    fn = pf.Problem(square, "u", lap, conditions=[pf.Dirichlet(lambda x, y: x * y, on=square.boundary)])
+    where = pf.Problem(square, "u", lap, conditions=[pf.Dirichlet(1.0, on=square.boundary, where=lambda y: y > 0.99)])
+    disk = pf.Disk([0.0, 0.0], 1.0)
+    round_ = pf.Problem(disk, "u", lap, conditions=[pf.Dirichlet(0.0, on=disk.boundary)])
+    for problem in (fn, where, round_):
+        assert HardConstraints.from_problem(problem) is None
+    sol = pf.solve(fn, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
+    assert "term/dirichlet" in sol.history
+
+
+def test_hard_constraints_solve_helmholtz_and_switch_off():
+    square = pf.Rectangle([-1.0, -1.0], [1.0, 1.0])
+    exact = lambda x, y: torch.sin(math.pi * x) * torch.sin(math.pi * y)  # noqa: E731
+
+    def pde(u, x, y):
+        return u.xx + u.yy + 2 * math.pi**2 * exact(x, y)
+
+    problem = pf.Problem(square, "u", pde, conditions=[pf.Dirichlet(0.0, on=square.boundary)])
+    grid = np.linspace(-1, 1, 41)
+    ref = pf.Reference.from_function(exact, {"x": grid, "y": grid})
+    settings = dict(steps=300, lbfgs_steps=60, points=400, progress=False, seed=0)
+    sol = pf.solve(problem, pf.MLP(2, 1, hidden_channels=20, n_layers=2), reference=ref, **settings)
+    err = sol.error()["u"]["rel_l2"]
+    assert err < 1e-2
+    soft = pf.solve(problem, pf.MLP(2, 1, hidden_channels=20, n_layers=2), reference=ref, hard_constraints=False,
+                    **settings)
+    assert "term/dirichlet" in soft.history
+    with pytest.raises(ValueError, match="hard_constraints"):
+        pf.solve(problem, steps=1, hard_constraints="yes")

@@ -1,0 +1,83 @@
+"""What solve() chooses without a model or settings (pinnfreq.defaults)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import pinnfreq as pf
+from pinnfreq.defaults import BANK_REACH, data_frequencies, default_network, default_settings
+
+
+def poisson(k: float, lower=0.0, upper=1.0):
+    line = pf.Interval(lower, upper)
+
+    def pde(u, x):
+        return u.xx + k**2 * torch.sin(k * x)
+
+    return pf.Problem(line, "u", pde, [pf.Dirichlet(0.0, on=line.boundary)])
+
+
+@pytest.mark.parametrize("k", [2 * math.pi, 50 * math.pi])
+def test_the_probe_finds_the_source_frequency_in_normalised_units(k):
+    # x in [0, 1] is [-1, 1] to the network: sin(k x) has angular frequency k / 2 there
+    (w,) = data_frequencies(poisson(k))
+    assert k / 2 <= w <= 1.25 * k / 2 + 2 * math.pi
+
+
+def test_the_probe_reads_initial_values_along_their_coordinate_only():
+    space = pf.Interval(0.0, 1.0)
+    prob = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx,
+                      [pf.Initial(lambda x: torch.sin(200 * math.pi * x))])
+    wx, wt = data_frequencies(prob)
+    assert 100 * math.pi <= wx <= 1.25 * 100 * math.pi and wt < 1e-9
+
+
+def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
+    net, why, _ = default_network(poisson(50 * math.pi), torch.device("cpu"))
+    reach = net.bank.omega.abs().max().item()
+    assert reach > 1.5 * 25 * math.pi * 0.5  # the bank now reaches the data's |omega| ~ 78
+    assert net.bank.beta.item() < 0.1 * BANK_REACH / 60 and net.low is not None
+    assert "stretched" in why[1]
+    plain, why, _ = default_network(poisson(2 * math.pi), torch.device("cpu"))
+    assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
+
+
+def test_a_time_budget_alone_means_adam_then_lbfgs():
+    out, why = default_settings({"time_budget": 10.0})
+    assert out["steps"] >= 10**6 and out["lbfgs_steps"] >= 10**6 and why
+    assert default_settings({"time_budget": 10.0, "steps": 50})[0] == {"time_budget": 10.0, "steps": 50}
+    assert default_settings({"steps": 50})[0] == {"steps": 50}
+
+
+def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(capsys):
+    prob = poisson(2 * math.pi)
+    grid = np.linspace(0, 1, 65)
+    ref = pf.Reference({"u": np.sin(2 * np.pi * grid)}, axes={"x": grid})
+    sol = pf.solve(prob, time_budget=20, points=64, reference=ref, progress=True)
+    phases = sol.history["step"]
+    assert any(s < sol.config["steps"] for s in phases) and any(s >= sol.config["steps"] for s in phases)
+    assert sol.error()["u"]["rel_l2"] < 0.05
+    printed = capsys.readouterr().out
+    assert "pinnfreq: optimiser: Adam for half the time budget, then L-BFGS" in printed
+    assert "pinnfreq: hard constraints: u: dirichlet" in printed
+
+
+def test_a_periodic_coordinate_makes_the_default_network_exactly_periodic():
+    space = pf.Interval(0.0, 2 * math.pi)
+
+    def advection(u):
+        return u.t + 5 * u.x
+
+    prob = pf.Problem(space * pf.Time(0.0, 1.0), "u", advection,
+                      [pf.Initial(lambda x: torch.sin(x)), pf.Periodic("x", derivatives=1)])
+    sol = pf.solve(prob, steps=3, points=64, progress=False, dtype="float64")
+    assert "term/periodic" not in sol.history and "term/initial" not in sol.history
+    t = torch.rand(20, 1, dtype=torch.float64).requires_grad_(True)
+    lo = torch.cat([torch.zeros_like(t), t], 1).requires_grad_(True)
+    hi = torch.cat([torch.full_like(t, 2 * math.pi), t], 1).requires_grad_(True)
+    u_lo, u_hi = sol.model(lo), sol.model(hi)
+    assert torch.allclose(u_lo, u_hi, atol=1e-12)
+    (g_lo,), (g_hi,) = torch.autograd.grad(u_lo.sum(), lo), torch.autograd.grad(u_hi.sum(), hi)
+    assert torch.allclose(g_lo, g_hi, atol=1e-10)
