@@ -9,6 +9,7 @@ from torch import nn
 
 from . import distributed
 from .afe import AFE
+from .conditions import Periodic
 from .constraints import HardConstraints
 from .defaults import default_network, default_settings
 from .model import PINNModel
@@ -65,7 +66,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     chosen: list[str] = []
     periodic: list[str] = []  # Periodic conditions the network satisfies by construction
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
-        settings, chosen = default_settings(settings)
+        settings, chosen = default_settings(settings, _soft_conditions(problem, model is None, settings))
     config = TrainConfig(**settings)
     # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks
     ranks = distributed.context(config.device) if distributed.launched() else None
@@ -96,6 +97,15 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     return Solution(pinn, problem.coordinates, problem.fields, problem.time, trainer.history, config.to_dict(),
                     reference=reference, contains=problem.domain.contains, name=problem.name,
                     interrupted=trainer.interrupted)
+
+
+def _soft_conditions(problem: Problem, default_network: bool, settings: dict[str, Any]) -> list[str]:
+    """The conditions that will stay loss terms: not imposed by hard constraints, nor (for the default
+    network, periodic by construction) periodic."""
+    hard = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
+    exact = set(hard.terms if hard is not None else [])
+    return [c.name for c in problem.conditions
+            if c.name not in exact and not (default_network and isinstance(c, Periodic))]
 
 
 def _check_model(pinn: PINNModel, d: int, f: int, device: torch.device, dtype: torch.dtype) -> None:

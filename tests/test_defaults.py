@@ -49,6 +49,11 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert out["steps"] >= 10**6 and out["lbfgs_steps"] >= 10**6 and why
     assert default_settings({"time_budget": 10.0, "steps": 50})[0] == {"time_budget": 10.0, "steps": 50}
     assert default_settings({"steps": 50})[0] == {"steps": 50}
+    assert "adaptive_weights" not in out  # nothing to balance: no condition stays a loss term
+    balanced, why = default_settings({"time_budget": 10.0}, ["dirichlet"])
+    assert balanced["adaptive_weights"] == "gradnorm" and "dirichlet" in why[-1]
+    assert "adaptive_weights" not in default_settings({"time_budget": 10.0, "weights": {"dirichlet": 5.0}},
+                                                      ["dirichlet"])[0]
 
 
 def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(capsys):
