@@ -35,7 +35,9 @@ class TrainConfig:
     device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...  dtype : "float32" or "float64".
     seed : fixes the network initialisation and every point set.
     init : "seed" rebuilds a pinnfreq model from its configuration under ``seed``; "keep" trains it as given.
-    time_budget : seconds; Adam gets half of it when L-BFGS follows, L-BFGS the rest.
+    time_budget : seconds; Adam gets half of it when L-BFGS follows, L-BFGS the rest (if L-BFGS stalls,
+        Adam takes what is left, and the L-BFGS result is kept if Adam ends at a higher loss). With a budget
+        and no ``steps``/``lbfgs_steps``, ``solve()`` lets the budget alone decide (``pinnfreq.defaults``).
     checkpoint : path of the checkpoint file (None: no checkpoints).  checkpoint_every : steps between them.
     resume : continue from ``checkpoint`` when it exists.
     eval_every : steps between evaluations against the reference.  progress : show a progress bar.
