@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .calling import call
 from .conditions import Context, Dirichlet, Initial, Periodic
 from .diff import FieldStore
 from .nn import CrossAttentionNet
@@ -85,18 +86,12 @@ def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
                 if callable(value):
                     try:
                         with torch.no_grad():
-                            v = value(**{k: coords[k] for k in _names(value) if k in coords})
+                            v = call(value, coords)
                         out.append(np.broadcast_to(torch.as_tensor(v, dtype=torch.float64).detach().numpy(),
                                                    (len(mesh),)).copy())
                     except Exception:  # noqa: BLE001 -- same
                         continue
     return out
-
-
-def _names(fn: Any) -> list[str]:
-    import inspect
-
-    return list(inspect.signature(fn).parameters)
 
 
 def _highest_frequency(v: np.ndarray) -> float:
