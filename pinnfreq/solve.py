@@ -65,8 +65,10 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         raise TypeError(f"solve() got unknown setting(s) {unknown}; see pinnfreq.TrainConfig")
     chosen: list[str] = []
     periodic: list[str] = []  # Periodic conditions the network satisfies by construction
+    # (a bad hard_constraints value builds nothing here and is refused by TrainConfig below)
+    constraints = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
-        settings, chosen = default_settings(settings, _soft_conditions(problem, model is None, settings))
+        settings, chosen = default_settings(settings, _soft_conditions(problem, constraints, model is None))
     config = TrainConfig(**settings)
     # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks
     ranks = distributed.context(config.device) if distributed.launched() else None
@@ -82,7 +84,6 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         else:
             network = model
         lower, upper = problem.domain.bounds
-        constraints = HardConstraints.from_problem(problem) if config.hard_constraints else None
         pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters, constraints, periodic)
         pinn = pinn.to(device=device, dtype=dtype)
     _check_model(pinn, d, f, device, dtype)
@@ -99,10 +100,9 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
                     interrupted=trainer.interrupted)
 
 
-def _soft_conditions(problem: Problem, default_network: bool, settings: dict[str, Any]) -> list[str]:
+def _soft_conditions(problem: Problem, hard: HardConstraints | None, default_network: bool) -> list[str]:
     """The conditions that will stay loss terms: not imposed by hard constraints, nor (for the default
     network, periodic by construction) periodic."""
-    hard = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
     exact = set(hard.terms if hard is not None else [])
     return [c.name for c in problem.conditions
             if c.name not in exact and not (default_network and isinstance(c, Periodic))]
