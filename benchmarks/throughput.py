@@ -15,7 +15,8 @@ entry). Entries, each in its own process (so that peak memory is its own):
   (``anchors``, ``num_domain=0``), Adam, its own ``hessian``; PyTorch backend, float32;
 - ``torch MLP``: the same MLP with nested ``torch.autograd.grad`` and Adam, nothing else;
 - ``pinnfreq RFF-MLP`` and ``pinnfreq CA``: ``pf.solve`` with the default bank (M = 512 features,
-  d_q = 64, 4 layers; the CA network is the default ``solve()`` network).
+  d_q = 64, 4 layers: the paper's size, ``solve()``'s default on GPUs; on CPUs the default is a
+  quarter of it, ``pinnfreq.defaults``).
 
 Times are the median over the steps after two warm-up steps. Peak memory: on CPU the growth of the
 process's peak resident set during training, divided by the points; on CUDA
