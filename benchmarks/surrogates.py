@@ -1,10 +1,14 @@
-"""Surrogates on Burgers (PDEBench's nu = 0.01: viscosity 0.01/pi, its initial conditions and frames)
-and Navier-Stokes (nu = 1e-3, 64 x 64): every mixer at matched parameter counts, and neuraloperator's
-own FNO as the external peer, same data and same budget.
+"""Surrogates on Burgers (PDEBench's nu = 0.01: viscosity 0.01/pi, its initial conditions and frames),
+Kuramoto-Sivashinsky (L = 64) and Navier-Stokes (nu = 1e-3, 64 x 64): every mixer at matched parameter
+counts, and neuraloperator's own FNO as the external peer, same data and same budget.
 
-    python benchmarks/surrogates.py --cases burgers ns --time-budget 240
+    python benchmarks/surrogates.py --cases burgers ks ns --time-budget 240 --seeds 0 1 2 --results r.jsonl --plot r.png
     python benchmarks/surrogates.py --mixers fno:norm=none spectre:d_gate=64    # variants: mixer:key=value,...
     python benchmarks/surrogates.py --quick                        # tiny data and budget: checks the script
+
+A variant's keys go to the mixer, to the Surrogate (MODEL_KEYS: block, norm, mlp_ratio, ...) or to the
+training (TRAIN_KEYS: schedule, lr). The table gives the mean and spread over the seeds and the ratio
+to neuraloperator's FNO at the same budget; ``--results`` keeps every run and resumes.
 
 Data are generated on first use into benchmarks/data/ (git-ignored) with pinnfreq/numerics/trajectories.py.
 Training: AdamW, cosine schedule, MSE loss (normalised units), 10 input frames, increments, the same time budget
@@ -17,10 +21,13 @@ environment (``pip install neuraloperator``); without it that row is skipped.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import platform
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,13 +40,15 @@ ROOT = Path(__file__).resolve().parent
 CASES = {
     "burgers": dict(generator="burgers", n=400, options=dict(resolution=256, n_times=41), patch=1),  # PDEBench's frames
     "ns": dict(generator="navier-stokes", n=96, options=dict(resolution=64), patch=4),  # 256 tokens of 4 x 4 points
+    # chaotic: frames every 0.5 time units over 40 (about two Lyapunov times at L = 64), after the transient
+    "ks": dict(generator="ks", n=128, options=dict(resolution=256, t_end=40.0, n_times=81), patch=1),
 }
 HISTORY = 10
 
 
 def dataset(case: str, quick: bool) -> Trajectories:
     spec = CASES[case]
-    n, options = (12, {**spec["options"], "n_times": 16, "t_end": 15.0 if case == "ns" else 0.75}) if quick \
+    n, options = (12, {**spec["options"], "n_times": 16, "t_end": {"ns": 15.0, "ks": 7.5}.get(case, 0.75)}) if quick \
         else (spec["n"], spec["options"])
     path = ROOT / "data" / f"{case}{'_quick' if quick else ''}.h5"
     if not path.exists():
@@ -51,19 +60,33 @@ def dataset(case: str, quick: bool) -> Trajectories:
     return Trajectories.load(path)
 
 
-def parse_mixer(spec: str) -> tuple[str, dict, dict]:
-    """"spectre" or "spectre:d_gate=64,norm=none": a mixer, options of the mixer on top of the
-    benchmark's, and options of the Surrogate (``norm``)."""
+MODEL_KEYS = ("norm", "block", "mlp_ratio", "lifting_channel_ratio", "projection_channel_ratio", "increment")
+TRAIN_KEYS = ("schedule", "lr")
+
+
+def _value(text: str) -> int | float | str | bool:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def parse_mixer(spec: str) -> tuple[str, dict, dict, dict]:
+    """"spectre" or "fno:n_modes=9,block=fno,schedule=step": a mixer, options of the mixer on top of the
+    benchmark's, options of the Surrogate (MODEL_KEYS) and of the training (TRAIN_KEYS)."""
     name, _, rest = spec.partition(":")
-    options = {k: (int(v) if v.lstrip("-").isdigit() else v) for k, v in (item.split("=") for item in rest.split(",") if item)}
-    model_options = {k: options.pop(k) for k in ("norm",) if k in options}
-    return name, options, model_options
+    options = {k: _value(v) for k, v in (item.split("=") for item in rest.split(",") if item)}
+    model_options = {k: options.pop(k) for k in MODEL_KEYS if k in options}
+    train_options = {k: options.pop(k) for k in TRAIN_KEYS if k in options}
+    return name, options, model_options, train_options
 
 
 def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surrogate:
     """The Surrogate with this mixer whose parameter count is closest to ``target`` (width searched)."""
     n_dims = len(grid)
-    mixer, extra, model_options = parse_mixer(mixer)
+    mixer, extra, model_options, _ = parse_mixer(mixer)
     options = {"n_modes": min(12 if n_dims == 2 else 16, min(grid) // patch // 2)} if mixer == "fno" else {"n_heads": 4}
     options.update(extra)
     best = None
@@ -107,53 +130,109 @@ class NeuralopFNO(nn.Module):
         return torch.cat(out, 1)
 
 
+def run_one(case: str, spec: str, data: Trajectories, args: argparse.Namespace, seed: int) -> dict:
+    torch.manual_seed(seed)
+    _, _, _, train_options = parse_mixer(spec)
+    if spec == "neuralop":
+        model = NeuralopFNO(len(data.grid), args.params)
+    else:
+        model = matched(spec, data.grid, args.params, CASES[case]["patch"])
+    start = time.perf_counter()
+    settings = dict(epochs=args.epochs, batch_size=16, lr=1e-3, seed=seed, pushforward=args.pushforward,
+                    time_budget=args.time_budget, device=args.device, progress=False)
+    trained = train_surrogate(data, model, **{**settings, **train_options})
+    seconds = time.perf_counter() - start
+    summary, pred, true = trained.evaluate(data)
+    # rollout stability: nRMSE of each predicted frame, averaged over the test trajectories
+    axes = tuple(range(2, pred.ndim))
+    per_frame = np.sqrt(((pred - true) ** 2).mean(axes) / (true**2).mean(axes)).mean(0)
+    return dict(case=case, mixer=spec if spec != "neuralop" else model.config["mixer"], seed=seed,
+                params=sum(p.numel() for p in model.parameters()), epochs=len(trained.history["epoch"]),
+                seconds=seconds, time_budget=args.time_budget, threads=torch.get_num_threads(),
+                per_frame=per_frame.tolist(), **summary)
+
+
+def table(rows: list[dict]) -> None:
+    """Mean and spread (min - max) over the seeds of each (case, mixer), and the ratio to the peer."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["case"], r["mixer"], r["time_budget"]), []).append(r)
+    peer = {(c, b): np.mean([r["nrmse"] for r in rs]) for (c, m, b), rs in groups.items() if m == "neuralop FNO"}
+    print("| case | mixer | budget s | params | epochs | seeds | nRMSE mean | min - max | / neuralop FNO | corr. time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (case, mixer, budget), rs in groups.items():
+        e = [r["nrmse"] for r in rs]
+        ratio = f"{np.mean(e) / peer[case, budget]:.2f}" if (case, budget) in peer else "-"
+        print(f"| {case} | {mixer} | {budget:g} | {rs[0]['params']} | {int(np.median([r['epochs'] for r in rs]))} | "
+              f"{len(rs)} | {np.mean(e):.3e} | {min(e):.2e} - {max(e):.2e} | {ratio} | "
+              f"{np.mean([r['high_correlation_time'] for r in rs]):.3g} |")
+
+
+def plot_stability(rows: list[dict], path: Path) -> None:
+    """Error against rollout time per case, one line per mixer (mean over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = sorted({r["case"] for r in rows})
+    fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 3.5), squeeze=False)
+    for ax, case in zip(axes[0], cases):
+        for mixer in dict.fromkeys(r["mixer"] for r in rows if r["case"] == case):
+            curves = np.array([r["per_frame"] for r in rows if r["case"] == case and r["mixer"] == mixer])
+            ax.semilogy(np.arange(1, curves.shape[1] + 1), curves.mean(0), label=mixer)
+        ax.set(title=case, xlabel="rollout step", ylabel="nRMSE of the frame")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="*", default=["burgers", "ns"])
+    ap.add_argument("--cases", nargs="*", default=["burgers", "ns"], choices=sorted(CASES))
     ap.add_argument("--mixers", nargs="*", default=["spectre", "spectre:d_gate=64", "magnitude", "softmax", "fno", "neuralop"],
                     help="mixers, each optionally with options: spectre:d_gate=64")
     ap.add_argument("--params", type=int, default=200_000, help="parameter count to match")
     ap.add_argument("--time-budget", type=float, default=300.0, help="training seconds per model")
     ap.add_argument("--epochs", type=int, default=1000, help="upper bound; the time budget usually ends training")
     ap.add_argument("--pushforward", type=int, default=0, help="unrolled calls before the loss (0: teacher forcing)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0], help="seeds: initial weights, batches and the train/test split of trajectories")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="JSON lines file: each run is appended, runs already there are skipped, the table covers all")
+    ap.add_argument("--plot", type=Path, default=None, help="write the rollout-stability plot here (PNG)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
         args.params, args.time_budget, args.epochs = 20_000, 5.0, 1
-    rows = []
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = [json.loads(line) for line in args.results.read_text().splitlines()] if args.results and args.results.exists() else []
+    done = {(r["case"], r["mixer"], r["seed"], r["time_budget"]) for r in rows}
     for case in args.cases:
         data = dataset(case, args.quick)
-        n_dims = len(data.grid)
-        for mixer in args.mixers:
-            torch.manual_seed(0)
-            if mixer == "neuralop":
-                try:
-                    model = NeuralopFNO(n_dims, args.params)
-                except ImportError:
-                    print("  neuraloperator is not installed: its row is skipped", flush=True)
+        for spec in args.mixers:
+            if spec == "neuralop" and importlib.util.find_spec("neuralop") is None:
+                print("  neuraloperator is not installed: its row is skipped", flush=True)
+                continue
+            for seed in args.seeds:
+                name = "neuralop FNO" if spec == "neuralop" else spec
+                if (case, name, seed, args.time_budget) in done:
                     continue
-            else:
-                model = matched(mixer, data.grid, args.params, CASES[case]["patch"])
-            start = time.perf_counter()
-            trained = train_surrogate(data, model, epochs=args.epochs, batch_size=16, lr=1e-3, seed=0,
-                                      pushforward=args.pushforward,
-                                      time_budget=args.time_budget, device=args.device, progress=False)
-            seconds = time.perf_counter() - start
-            summary = trained.evaluate(data)[0]
-            rows.append(dict(case=case, mixer=mixer if mixer != "neuralop" else model.config["mixer"], params=sum(p.numel() for p in model.parameters()),
-                             epochs=len(trained.history["epoch"]), seconds=seconds, **summary))
-            print(f"  {case:8s} {rows[-1]['mixer']:13s} rel_l2={summary['rel_l2']:.3e} nrmse={summary['nrmse']:.3e} "
-                  f"{seconds:.0f}s", flush=True)
-    print(f"\nSurrogates, {HISTORY} input frames, same time budget ({args.time_budget:g} s) per model; "
-          f"pushforward {args.pushforward}; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}\n")
-    print("| case | mixer | params | epochs | train s | rel. L2 | nRMSE | low / mid / high band | corr. time |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        bands = " / ".join(f"{r['bands'][b]:.2e}" for b in ("low", "mid", "high") if b in r["bands"])
-        print(f"| {r['case']} | {r['mixer']} | {r['params']} | {r['epochs']} | {r['seconds']:.0f} | {r['rel_l2']:.3e} | "
-              f"{r['nrmse']:.3e} | {bands} | {r['high_correlation_time']:.3g} |")
+                row = run_one(case, spec, data, args, seed)
+                rows.append(row)
+                if args.results:
+                    with open(args.results, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+                print(f"  {case:8s} {row['mixer']:13s} seed {seed} nrmse={row['nrmse']:.3e} epochs={row['epochs']} "
+                      f"{row['seconds']:.0f}s", flush=True)
+    print(f"\nSurrogates, {HISTORY} input frames, same time budget per model; pushforward {args.pushforward}; "
+          f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}\n")
+    table(rows)
+    if args.plot:
+        plot_stability(rows, args.plot)
 
 
 if __name__ == "__main__":

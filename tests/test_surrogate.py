@@ -185,3 +185,40 @@ def test_cli_training_is_repeatable_with_a_seed(tmp_path):
                      "--out", str(tmp_path / run)]) == 0
         states.append(torch.load(tmp_path / run / "surrogate.pt", weights_only=True)["state"])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])  # initial weights seeded too
+
+
+def test_fno_block_follows_neuraloperators_formula():
+    from torch.nn import functional as F
+
+    from pinnfreq.surrogate.blocks import FNOBlock
+    from pinnfreq.surrogate.mixers import FNOMixer, SpectreMixer
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 8)
+    block = FNOBlock(FNOMixer(8, n_modes=4), 8, mlp_ratio=0.5)
+    assert block.skip is None  # the FNO layer holds its own linear skip
+    with torch.no_grad():
+        block.gate.copy_(torch.linspace(0.5, 1.5, 8))
+        h = F.gelu(block.mixer(x, (16,)))
+        assert torch.allclose(block(x, (16,)), F.gelu(block.mlp(h) + block.gate * h), atol=1e-6)
+        last = FNOBlock(SpectreMixer(8, n_heads=2), 8, mlp_ratio=0.5, last=True)
+        h = F.gelu(last.mixer(x, (16,)) + x @ last.skip.weight.T)  # other mixers get a linear skip, no bias
+        assert last.skip.bias is None
+        assert torch.allclose(last(x, (16,)), last.mlp(h) + last.gate * h, atol=1e-6)  # no activation at the end
+
+
+def test_fno_design_options_are_rebuilt_from_the_config_and_checked():
+    from pinnfreq.nn.registry import build
+
+    model = Surrogate(3, 1, 1, "fno", hidden_channels=8, n_layers=2, block="fno", norm="none", mlp_ratio=0.5,
+                      lifting_channel_ratio=2, projection_channel_ratio=2, mixer_options={"n_modes": 5})
+    assert model.lift[0].out_features == 16 and model.project[0].out_features == 16  # MLPs through 2 d channels
+    assert model.blocks[0].mlp[0].out_features == 4
+    twin = build("Surrogate", model.config)
+    twin.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 16, 1)
+    assert torch.equal(twin(x), model(x)) and model(x).shape == (2, 1, 16, 1)
+    with pytest.raises(ValueError, match="block must be one of"):
+        Surrogate(3, 1, 1, "fno", block="resnet")
+    with pytest.raises(ValueError, match="mlp_ratio must be positive"):
+        Surrogate(3, 1, 1, "fno", mlp_ratio=0)

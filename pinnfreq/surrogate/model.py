@@ -3,9 +3,12 @@
     tokens  = Linear([u_{t-h+1}, ..., u_t, coordinates]) per grid point     (B, N, d)
               (or per patch of p x p points: N / p^2 tokens, which is what makes attention over a
               64 x 64 grid affordable: 256 tokens instead of 4096)
-    tokens <- tokens + Mixer(LayerNorm(tokens))                              pre-norm residual blocks
-    tokens <- tokens + MLP(LayerNorm(tokens))                                (MLP ratio 4)
+    tokens <- Block(tokens)  x n_layers          pre-norm transformer blocks, or FNO blocks (blocks.py)
     frames  = Linear(tokens) -> (B, k, *grid, C)   (+ u_t when predicting increments)
+
+The lifting and the projection are single linear maps by default, or channel MLPs (neuraloperator's
+FNO lifts to 2 d and projects through 2 d channels: ``lifting_channel_ratio=2``,
+``projection_channel_ratio=2``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ..nn.registry import register
+from .blocks import BLOCKS, NORMS, FNOBlock, PreNormBlock, channel_mlp, make_norm
 from .mixers import FNOMixer, MagnitudeAttention, SoftmaxAttention, SpectreMixer
 
 MIXERS = {"spectre": SpectreMixer, "magnitude": MagnitudeAttention, "softmax": SoftmaxAttention, "fno": FNOMixer}
@@ -35,26 +39,6 @@ def make_mixer(kind: str, hidden_channels: int, n_dims: int, options: dict[str, 
     return MIXERS[kind](hidden_channels, **options)
 
 
-NORMS = ("layer", "none")
-
-
-def make_norm(kind: str, hidden_channels: int) -> nn.Module:
-    return nn.LayerNorm(hidden_channels) if kind == "layer" else nn.Identity()
-
-
-class Block(nn.Module):
-    def __init__(self, mixer: nn.Module, hidden_channels: int, mlp_ratio: int, norm: str = "layer"):
-        super().__init__()
-        self.norm1, self.norm2 = make_norm(norm, hidden_channels), make_norm(norm, hidden_channels)
-        self.mixer = mixer
-        self.mlp = nn.Sequential(nn.Linear(hidden_channels, mlp_ratio * hidden_channels), nn.GELU(),
-                                 nn.Linear(mlp_ratio * hidden_channels, hidden_channels))
-
-    def forward(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
-        x = x + self.mixer(self.norm1(x), shape)
-        return x + self.mlp(self.norm2(x))
-
-
 @register
 class Surrogate(nn.Module):
     """(B, history, *grid, channels) -> (B, out_frames, *grid, channels).
@@ -68,7 +52,9 @@ class Surrogate(nn.Module):
     n_dims : 1 or 2
         Grid dimension.
     mixer : {"spectre", "magnitude", "softmax", "fno"}
-    hidden_channels, n_layers, mlp_ratio : int
+    hidden_channels, n_layers : int
+    mlp_ratio : float
+        Hidden width of each block's channel MLP over ``hidden_channels`` (transformers: 4; FNO: 0.5).
     out_frames : int
         Frames predicted per call (multi-step output).
     increment : bool
@@ -84,15 +70,25 @@ class Surrogate(nn.Module):
     norm : {"layer", "none"}
         The pre-norms of the blocks and the one before the output: LayerNorm over each token's channels
         (the transformer's choice), or none (FNO's: no normalisation between its layers).
+    block : {"pre-norm", "fno"}
+        Residual pre-norm transformer blocks, or neuraloperator's FNO blocks (post-activation, linear
+        skip around the mixer, soft-gated channel MLP); see :mod:`pinnfreq.surrogate.blocks`.
+    lifting_channel_ratio, projection_channel_ratio : float
+        0: the lifting (projection) is one linear map; r > 0: a channel MLP through r * hidden_channels.
     """
 
     def __init__(self, history: int, channels: int, n_dims: int = 1, mixer: str = "spectre", hidden_channels: int = 64,
-                 n_layers: int = 4, mlp_ratio: int = 4, out_frames: int = 1, increment: bool = True,
+                 n_layers: int = 4, mlp_ratio: float = 4, out_frames: int = 1, increment: bool = True,
                  coordinates: bool = True, mixer_options: dict[str, Any] | None = None,
-                 grid: tuple[int, ...] | list[int] | None = None, patch: int = 1, norm: str = "layer"):
+                 grid: tuple[int, ...] | list[int] | None = None, patch: int = 1, norm: str = "layer",
+                 block: str = "pre-norm", lifting_channel_ratio: float = 0, projection_channel_ratio: float = 0):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"Surrogate: norm must be one of {NORMS}, got {norm!r}")
+        if block not in BLOCKS:
+            raise ValueError(f"Surrogate: block must be one of {BLOCKS}, got {block!r}")
+        if min(mlp_ratio, lifting_channel_ratio, projection_channel_ratio) < 0 or mlp_ratio == 0:
+            raise ValueError("Surrogate: mlp_ratio must be positive and the channel ratios >= 0")
         if n_dims not in (1, 2) or min(history, channels, n_layers, out_frames, hidden_channels, patch) < 1:
             raise ValueError("Surrogate: need n_dims 1 or 2 and positive history, channels, n_layers, out_frames, "
                              "hidden_channels")
@@ -100,16 +96,22 @@ class Surrogate(nn.Module):
         self.config = dict(history=history, channels=channels, n_dims=n_dims, mixer=mixer,
                            hidden_channels=hidden_channels, n_layers=n_layers, mlp_ratio=mlp_ratio,
                            out_frames=out_frames, increment=increment, coordinates=coordinates, mixer_options=options,
-                           grid=None if grid is None else list(grid), patch=patch, norm=norm)
+                           grid=None if grid is None else list(grid), patch=patch, norm=norm, block=block,
+                           lifting_channel_ratio=lifting_channel_ratio,
+                           projection_channel_ratio=projection_channel_ratio)
         self.history, self.channels, self.n_dims, self.out_frames = history, channels, n_dims, out_frames
         self.increment, self.coordinates, self.patch = increment, coordinates, patch
         cells = patch**n_dims
-        self.lift = nn.Linear(cells * history * channels + (n_dims if coordinates else 0), hidden_channels)
+        d, n_in, n_out = hidden_channels, cells * history * channels + (n_dims if coordinates else 0), cells * out_frames * channels
+        self.lift = channel_mlp(n_in, round(lifting_channel_ratio * d), d) if lifting_channel_ratio else nn.Linear(n_in, d)
         grid = None if grid is None else tuple(g // patch for g in grid)
-        self.blocks = nn.ModuleList(Block(make_mixer(mixer, hidden_channels, n_dims, options, grid), hidden_channels,
-                                          mlp_ratio, norm) for _ in range(n_layers))
-        self.norm = make_norm(norm, hidden_channels)
-        self.project = nn.Linear(hidden_channels, cells * out_frames * channels)
+        mixers = [make_mixer(mixer, d, n_dims, options, grid) for _ in range(n_layers)]
+        self.blocks = nn.ModuleList(PreNormBlock(m, d, mlp_ratio, norm) if block == "pre-norm"
+                                    else FNOBlock(m, d, mlp_ratio, norm, last=i == n_layers - 1)
+                                    for i, m in enumerate(mixers))
+        self.norm = make_norm(norm if block == "pre-norm" else "none", d)
+        self.project = (channel_mlp(d, round(projection_channel_ratio * d), n_out) if projection_channel_ratio
+                        else nn.Linear(d, n_out))
 
     def forward(self, frames: Tensor) -> Tensor:
         if frames.ndim != 3 + self.n_dims or frames.shape[1] != self.history or frames.shape[-1] != self.channels:

@@ -18,7 +18,14 @@ from .base import Mixer, check_tokens
 
 
 class FNOMixer(Mixer):
-    """(B, N, d) -> (B, N, d). ``n_modes``: retained Fourier modes per axis; ``n_dims``: 1 or 2."""
+    """(B, N, d) -> (B, N, d). ``n_modes``: retained Fourier modes per axis; ``n_dims``: 1 or 2.
+
+    Modes counted as here: 1-D keeps rfft modes 0..n_modes-1; 2-D keeps n_modes rows of each sign and
+    n_modes rfft columns. (neuraloperator's ``n_modes=(m,)`` keeps m // 2 + 1 rfft modes: its (16,) is
+    n_modes=9 here; its (12, 12) keeps 6 rows of each sign and 7 columns, n_modes=6 here 6 and 6.)
+    """
+
+    has_skip = True  # the linear term x W: a block need not add its own skip around this mixer
 
     def __init__(self, hidden_channels: int, n_modes: int = 16, n_dims: int = 1):
         super().__init__(hidden_channels, 1)
