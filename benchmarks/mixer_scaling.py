@@ -30,16 +30,20 @@ WIDTH, HEADS = 64, 4
 
 def make(name: str) -> torch.nn.Module:
     return {"SPECTRE": lambda: SpectreMixer(WIDTH, HEADS, n_fft="same"),
-            "magnitude": lambda: MagnitudeAttention(WIDTH, HEADS),
+            "magnitude": lambda: MagnitudeAttention(WIDTH, HEADS),  # matrix-free beyond 2048 tokens
+            "magnitude-dense": lambda: MagnitudeAttention(WIDTH, HEADS, chunk=None),  # Z formed and kept
             "softmax": lambda: SoftmaxAttention(WIDTH, HEADS),
             "FNO": lambda: FNOMixer(WIDTH, n_modes=16)}[name]()
 
 
 def estimated_gib(name: str, n: int) -> float:
     """Rough working memory: the N x N kernel per head (several copies for CG and its backward) for
-    magnitude attention; linear in N otherwise (softmax attention uses a fused kernel)."""
-    if name == "magnitude":
+    magnitude attention with Z formed; blocks of 2048 rows when matrix-free; linear in N otherwise
+    (softmax attention uses a fused kernel)."""
+    if name == "magnitude-dense" or (name == "magnitude" and n <= 2048):
         return 12 * HEADS * n * n * 4 / 2**30
+    if name == "magnitude":
+        return 4 * HEADS * 2048 * n * 4 / 2**30
     return 200 * n * WIDTH * 4 / 2**30
 
 

@@ -84,6 +84,46 @@ def test_conjugate_gradient_matches_a_direct_solve_and_differentiates():
     assert torch.allclose(magnitude_weights(k, torch.tensor(1.0), 1e-2, 60), direct, atol=1e-8)
 
 
+def test_matrix_free_kernel_product_and_its_gradients_match_the_formed_kernel():
+    from pinnfreq.surrogate.mixers.kernel import kernel_matvec
+
+    torch.manual_seed(0)
+    k = torch.randn(2, 3, 37, 5, dtype=torch.float64, requires_grad=True)
+    t = torch.rand(1, 3, 1, 1, dtype=torch.float64, requires_grad=True)
+    p = torch.randn(2, 3, 37, dtype=torch.float64, requires_grad=True)
+    z = torch.exp(-t * torch.cdist(k, k).pow(2) / 5)
+    assert torch.allclose(kernel_matvec(k, t, p, 10), (z @ p[..., None])[..., 0], atol=1e-12)
+    assert torch.autograd.gradcheck(lambda k, t, p: kernel_matvec(k, t, p, 10), (k, t, p))  # blocks of 10, 10, 10, 7
+
+
+def test_magnitude_attention_matrix_free_equals_the_formed_kernel_with_a_mask():
+    """Past ``chunk`` tokens Z is never formed; outputs and gradients are unchanged (padding included)."""
+    torch.manual_seed(0)
+    dense = MagnitudeAttention(D, n_heads=2, chunk=None).double()
+    free = MagnitudeAttention(D, n_heads=2, chunk=7).double()
+    free.load_state_dict(dense.state_dict())
+    x = torch.randn(2, 30, D, dtype=torch.float64)
+    mask = torch.ones(2, 30)
+    mask[1, 20:] = 0
+    outs, grads = [], []
+    for mixer in (dense, free):
+        out, mu = mixer(x, mask=mask, return_magnitude=True)
+        (out.square().sum() + mu.sum()).backward()
+        outs.append((out, mu))
+        grads.append([q.grad.clone() for q in mixer.parameters()])
+    assert torch.allclose(outs[0][0], outs[1][0], atol=1e-10) and torch.allclose(outs[0][1], outs[1][1], atol=1e-10)
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(*grads))
+
+
+def test_cg_residual_falls_with_the_iterations():
+    from pinnfreq.surrogate.mixers import cg_residual
+
+    torch.manual_seed(0)
+    k, t = torch.randn(1, 200, 8, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+    res = [float(cg_residual(k, t, 1e-3, magnitude_weights(k, t, 1e-3, n))) for n in (1, 3, 10, 300)]
+    assert res[0] > res[1] > res[2] > res[3] and res[3] < 1e-10  # N steps solve exactly (in exact arithmetic)
+
+
 @pytest.mark.parametrize("pooling", ["mean", "attention"])
 @pytest.mark.parametrize("shape", [(32,), (8, 12)])
 def test_spectre_commutes_with_circular_shifts(pooling, shape):

@@ -44,6 +44,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path("results/surrogate"))
     train.add_argument("--no-progress", action="store_true")
+    train.add_argument("--checkpoint", type=Path, help="checkpoint file, written every --checkpoint-every steps and "
+                       "at the end (default: OUT/checkpoint.pt)")
+    train.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint (same data and options)")
     _add_selection(train, "default: all")
     for name, text in (("rollout", "roll out a trained surrogate and write .h5, .xdmf and .png"),
                        ("evaluate", "print the rollout metrics of a trained surrogate")):
@@ -93,8 +97,13 @@ def _train(args: argparse.Namespace) -> int:
 
     if is_main():
         check_writable_folder(args.out, "--out folder")
-    SurrogateConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, pushforward=args.pushforward,
-                    time_budget=args.time_budget)  # settings are checked before the data are read
+    checkpoint = str(args.checkpoint or args.out / "checkpoint.pt")
+    if is_main():
+        check_writable_folder(Path(checkpoint).parent, "--checkpoint folder")
+    cfg = SurrogateConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, pushforward=args.pushforward,
+                          time_budget=args.time_budget, device=args.device, seed=args.seed,
+                          progress=not args.no_progress, checkpoint=checkpoint,
+                          checkpoint_every=args.checkpoint_every, resume=args.resume)  # checked before the data are read
     selection = _data_selection(args)
     data = load_data(args.data, selection)
     options = {}
@@ -109,9 +118,7 @@ def _train(args: argparse.Namespace) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     if is_main():
         print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)
-    trained = train_surrogate(data, model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              pushforward=args.pushforward, time_budget=args.time_budget, device=args.device,
-                              seed=args.seed, progress=not args.no_progress)
+    trained = train_surrogate(data, model, cfg)
     if not is_main():
         finish()
         return 0  # under torchrun rank 0 writes the files

@@ -2,9 +2,9 @@
 
 from .base import Mixer
 from .fno import FNOMixer
-from .magnitude import MagnitudeAttention, conjugate_gradient, magnitude_weights
+from .magnitude import MagnitudeAttention, cg_residual, conjugate_gradient, magnitude_weights
 from .softmax import SoftmaxAttention
 from .spectre import SpectreMixer
 
-__all__ = ["FNOMixer", "MagnitudeAttention", "Mixer", "SoftmaxAttention", "SpectreMixer", "conjugate_gradient",
+__all__ = ["FNOMixer", "MagnitudeAttention", "Mixer", "SoftmaxAttention", "SpectreMixer", "cg_residual", "conjugate_gradient",
            "magnitude_weights"]

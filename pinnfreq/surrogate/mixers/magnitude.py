@@ -11,7 +11,9 @@ Per head, with keys k_1..k_N of width d_k:
 
 Z + eps I is symmetric positive definite (the Gaussian kernel is strictly positive definite), so CG
 applies; k identical keys get mu ~ 1/k, mutually far keys mu ~ 1 (the seed's example). Cost O(N^2)
-per CG iteration, the order of attention itself.
+per CG iteration, the order of attention itself. Memory: up to ``chunk`` tokens Z is formed and kept
+for the backward pass; beyond, its products are computed block by block and recomputed in the backward
+pass (``kernel.py``), so memory stays O(chunk N) and 16k tokens fit a CPU.
 
 Initialisation (the seed gives none): t = 1, beta = 4, gamma = -2, so a lone key's value passes at
 sigmoid(2) = 0.88 and a key in a cluster of 50 at sigmoid(-1.9) = 0.13.
@@ -27,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import Mixer, check_tokens
+from .kernel import kernel_matvec
 
 
 def conjugate_gradient(matvec, b: Tensor, n_iter: int) -> Tensor:
@@ -45,26 +48,41 @@ def conjugate_gradient(matvec, b: Tensor, n_iter: int) -> Tensor:
     return x
 
 
-def magnitude_weights(k: Tensor, t: Tensor, eps: float, n_iter: int, mask: Tensor | None = None) -> Tensor:
+def magnitude_weights(k: Tensor, t: Tensor, eps: float, n_iter: int, mask: Tensor | None = None,
+                      chunk: int | None = None) -> Tensor:
     """mu (..., N) for keys k (..., N, d_k) and kernel scale t (broadcast to (..., 1, 1)). Padded keys
-    (mask 0) are decoupled from the rest (their rows and columns of Z are those of the identity)."""
-    z = torch.exp(-t * torch.cdist(k, k).pow(2) / k.shape[-1])
-    if mask is not None:
-        pair = mask[..., :, None] * mask[..., None, :]
-        z = z * pair + torch.diag_embed(1 - mask)
-    eye_eps = eps * torch.ones(k.shape[:-1], dtype=k.dtype, device=k.device)
-    matvec = lambda p: (z @ p[..., None])[..., 0] + eye_eps * p  # noqa: E731
-    return conjugate_gradient(matvec, torch.ones_like(eye_eps), n_iter)
+    (mask 0) are decoupled from the rest (their rows and columns of Z are those of the identity).
+    ``chunk``: when N exceeds it, Z is never formed (matrix-free products in blocks of ``chunk`` rows)."""
+    n = k.shape[-2]
+    if chunk is not None and n > chunk:
+        zp = lambda p: kernel_matvec(k, t, p, chunk)  # noqa: E731
+    else:
+        z = torch.exp(-t * torch.cdist(k, k).pow(2) / k.shape[-1])
+        zp = lambda p: (z @ p[..., None])[..., 0]  # noqa: E731
+    if mask is None:
+        matvec = lambda p: zp(p) + eps * p  # noqa: E731
+    else:  # Z's padded rows and columns replaced by the identity's
+        matvec = lambda p: mask * zp(mask * p) + (1 - mask + eps) * p  # noqa: E731
+    return conjugate_gradient(matvec, torch.ones(k.shape[:-1], dtype=k.dtype, device=k.device), n_iter)
+
+
+def cg_residual(k: Tensor, t: Tensor, eps: float, mu: Tensor) -> Tensor:
+    """||(Z + eps I) mu - 1|| / ||1|| per (..., ): how far ``n_iter`` CG steps are from the solution."""
+    r = kernel_matvec(k, t, mu, 1024) + eps * mu - 1
+    return r.norm(dim=-1) / mu.shape[-1] ** 0.5
 
 
 class MagnitudeAttention(Mixer):
-    """(B, N, d) -> (B, N, d). ``cg_iterations`` (seed: 3-5), ``eps`` the Tikhonov term."""
+    """(B, N, d) -> (B, N, d). ``cg_iterations`` (seed: 3-5), ``eps`` the Tikhonov term, ``chunk``: beyond
+    this many tokens the kernel is applied matrix-free (None: always formed)."""
 
-    def __init__(self, hidden_channels: int, n_heads: int = 4, cg_iterations: int = 5, eps: float = 1e-3):
+    def __init__(self, hidden_channels: int, n_heads: int = 4, cg_iterations: int = 5, eps: float = 1e-3,
+                 chunk: int | None = 2048):
         super().__init__(hidden_channels, n_heads)
-        if cg_iterations < 1 or not eps > 0:
-            raise ValueError(f"MagnitudeAttention: need cg_iterations >= 1 and eps > 0; got {cg_iterations}, {eps}")
-        self.cg_iterations, self.eps = cg_iterations, eps
+        if cg_iterations < 1 or not eps > 0 or (chunk is not None and chunk < 1):
+            raise ValueError(f"MagnitudeAttention: need cg_iterations >= 1, eps > 0 and chunk >= 1 or None; got "
+                             f"{cg_iterations}, {eps}, {chunk}")
+        self.cg_iterations, self.eps, self.chunk = cg_iterations, eps, chunk
         self.qkv = nn.Linear(hidden_channels, 3 * hidden_channels, bias=False)
         self.out_proj = nn.Linear(hidden_channels, hidden_channels, bias=False)
         self.t_raw = nn.Parameter(torch.full((n_heads,), math.log(math.expm1(1.0))))  # softplus^-1(1)
@@ -77,7 +95,8 @@ class MagnitudeAttention(Mixer):
         check_tokens(x, self.hidden_channels, shape, mask, "MagnitudeAttention")
         q, k, v = (self.split_heads(t) for t in self.qkv(x).chunk(3, -1))
         m = None if mask is None else mask.to(x.dtype)[:, None, :].expand(-1, self.n_heads, -1)
-        mu = magnitude_weights(k, F.softplus(self.t_raw).view(1, -1, 1, 1), self.eps, self.cg_iterations, m)
+        mu = magnitude_weights(k, F.softplus(self.t_raw).view(1, -1, 1, 1), self.eps, self.cg_iterations, m,
+                               self.chunk)
         gate = torch.sigmoid(self.beta.view(1, -1, 1) * mu + self.gamma.view(1, -1, 1))
         keep = None if mask is None else mask.bool()[:, None, None, :]
         out = F.scaled_dot_product_attention(q, k, gate[..., None] * v, attn_mask=keep)
