@@ -147,9 +147,14 @@ def run_one(case: str, spec: str, data: Trajectories, args: argparse.Namespace, 
     axes = tuple(range(2, pred.ndim))
     per_frame = np.sqrt(((pred - true) ** 2).mean(axes) / (true**2).mean(axes)).mean(0)
     return dict(case=case, mixer=spec if spec != "neuralop" else model.config["mixer"], seed=seed,
-                params=sum(p.numel() for p in model.parameters()), epochs=len(trained.history["epoch"]),
+                params=sum(p.numel() for p in model.parameters()), epochs=_epochs(trained.history["epoch"]),
                 seconds=seconds, time_budget=args.time_budget, threads=torch.get_num_threads(),
                 per_frame=per_frame.tolist(), **summary)
+
+
+def _epochs(epoch: list[float]) -> float:
+    """Epochs trained, from the fractional epoch recorded at each step."""
+    return epoch[-1] + (epoch[1] - epoch[0] if len(epoch) > 1 else 1.0)
 
 
 def table(rows: list[dict]) -> None:
@@ -163,7 +168,7 @@ def table(rows: list[dict]) -> None:
     for (case, mixer, budget), rs in groups.items():
         e = [r["nrmse"] for r in rs]
         ratio = f"{np.mean(e) / peer[case, budget]:.2f}" if (case, budget) in peer else "-"
-        print(f"| {case} | {mixer} | {budget:g} | {rs[0]['params']} | {int(np.median([r['epochs'] for r in rs]))} | "
+        print(f"| {case} | {mixer} | {budget:g} | {rs[0]['params']} | {np.median([r['epochs'] for r in rs]):.3g} | "
               f"{len(rs)} | {np.mean(e):.3e} | {min(e):.2e} - {max(e):.2e} | {ratio} | "
               f"{np.mean([r['high_correlation_time'] for r in rs]):.3g} |")
 

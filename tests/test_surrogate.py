@@ -58,8 +58,9 @@ def test_patch_tokens_keep_points_in_place(n_dims):
 
 def test_increment_mode_starts_from_the_last_frame():
     model = Surrogate(2, 1, 1, "softmax", hidden_channels=8, n_layers=1, mixer_options={"n_heads": 1})
-    torch.nn.init.zeros_(model.project.weight)
-    torch.nn.init.zeros_(model.project.bias)
+    last = model.project[-1]  # the projection MLP's output layer
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)
     frames = torch.randn(3, 2, 10, 1)
     assert torch.equal(model(frames), frames[:, -1:])
 
@@ -258,3 +259,18 @@ def test_cli_train_resumes_from_its_checkpoint(tmp_path, capsys):
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert state["step"] == 2 * steps and f"step {steps}: resumed from" in " ".join(state["history"]["events"])
+
+
+def test_files_written_before_the_fno_design_default_still_load(tmp_path):
+    traj = advection(n=4, t=8)
+    old = Surrogate(2, 1, 1, "spectre", hidden_channels=16, n_layers=1, block="pre-norm",
+                    mixer_options={"n_heads": 2, "n_groups": 2})
+    trained = TrainedSurrogate(old, *_fit_parts(traj))
+    trained.save(tmp_path / "s.pt")
+    state = torch.load(tmp_path / "s.pt", weights_only=True)
+    for key in ("block", "lifting_channel_ratio", "projection_channel_ratio"):  # as such files were written
+        del state["model_config"][key]
+    torch.save(state, tmp_path / "old.pt")
+    back = TrainedSurrogate.load(tmp_path / "old.pt")
+    assert back.model.config["block"] == "pre-norm"
+    assert np.allclose(back.predict(traj.u[:1, :2], 3), trained.predict(traj.u[:1, :2], 3))

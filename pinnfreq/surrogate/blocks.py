@@ -1,10 +1,10 @@
 """The two block designs a Surrogate stacks around its token mixer, and the channel MLPs they share.
 
-    "pre-norm" (the transformer's; the default):
+    "pre-norm" (the transformer's):
         x <- x + Mixer(Norm(x))
         x <- x + MLP(Norm(x))                                   MLP: d -> r d -> d, GELU
 
-    "fno" (Li et al. 2021 as neuraloperator builds it, post-activation):
+    "fno" (Li et al. 2021 as neuraloperator builds it, post-activation; the default):
         x <- act(Norm(Mixer(x)) + W x)                          W: linear skip (no bias)
         x <- act(Norm(MLP(x)) + g * x)                          g: per-channel soft gate
         (no act after the last block)
@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-BLOCKS = ("pre-norm", "fno")
+BLOCKS = ("fno", "pre-norm")
 NORMS = ("layer", "none")
 
 

@@ -34,7 +34,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--modes", type=int, help="Fourier modes of the FNO mixer")
     train.add_argument("--patch", type=int, default=1, help="tokens are patches of this many points per axis")
     train.add_argument("--no-increment", action="store_true", help="predict frames, not increments")
-    train.add_argument("--norm", default="layer", choices=("layer", "none"), help="pre-norm of the blocks (default layer)")
+    train.add_argument("--norm", choices=("layer", "none"), help="normalisation in the blocks (default: the block's)")
+    train.add_argument("--block", default="fno", choices=("fno", "pre-norm"), help="block design (default fno)")
+    train.add_argument("--mlp-ratio", type=float, help="channel MLP width over --hidden (default: the block's)")
+    train.add_argument("--lifting-ratio", type=float, help="lifting MLP width over --hidden (0: one linear map)")
+    train.add_argument("--projection-ratio", type=float, help="projection MLP width over --hidden (0: one linear map)")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-3)
@@ -111,10 +115,13 @@ def _train(args: argparse.Namespace) -> int:
         options["n_heads"] = args.heads
     if args.modes is not None:
         options["n_modes"] = args.modes
+    design = {k: v for k, v in (("norm", args.norm), ("block", args.block), ("mlp_ratio", args.mlp_ratio),
+                                ("lifting_channel_ratio", args.lifting_ratio),
+                                ("projection_channel_ratio", args.projection_ratio)) if v is not None}
     torch.manual_seed(args.seed)  # the initial weights too: --seed makes the run repeatable
     model = Surrogate(args.history, data.channels, len(data.grid), args.mixer, args.hidden, args.layers,
                       out_frames=args.out_frames, increment=not args.no_increment, mixer_options=options,
-                      grid=data.grid, patch=args.patch, norm=args.norm)
+                      grid=data.grid, patch=args.patch, **design)
     n_params = sum(p.numel() for p in model.parameters())
     if is_main():
         print(f"training a {args.mixer} surrogate ({n_params} parameters) on {args.data}: u {tuple(data.u.shape)}", flush=True)

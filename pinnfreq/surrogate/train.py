@@ -131,7 +131,10 @@ class TrainedSurrogate:
             raise ValueError(f"{path}: not a readable surrogate file ({type(err).__name__}: {err})") from None
         if not isinstance(state, dict) or state.get("format") != "pinnfreq-surrogate":
             raise ValueError(f"{path}: not a pinnfreq surrogate file")
-        model = build(state["class"], state["model_config"]).to(device)
+        config = state["model_config"]
+        if state["class"] == "Surrogate" and "block" not in config:  # written before the FNO design was the default
+            config = {"block": "pre-norm", "lifting_channel_ratio": 0, "projection_channel_ratio": 0, **config}
+        model = build(state["class"], config).to(device)
         model.load_state_dict(state["state"])
         return cls(model, Normaliser(state["mean"].numpy(), state["std"].numpy()), np.array(state["train_indices"]),
                    np.array(state["test_indices"]), state["history"], state["config"], state["data_attrs"])
