@@ -2,7 +2,6 @@
 its error, every script runs end to end; the classical solvers behind the references."""
 
 import importlib.metadata
-import math
 import re
 import sys
 from pathlib import Path
