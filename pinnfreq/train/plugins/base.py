@@ -1,9 +1,11 @@
 """The interface every training technique implements.
 
-The training loop (:class:`pinnfreq.train.trainer.Trainer`) owns steps and phases, the time budget,
-history, progress, checkpoints and resume, recovery from non-finite losses and Ctrl-C. Everything that
-changes what a step does is a plug-in: it overrides the hooks it needs, and adding a technique is one
-new file. The hooks, in the order a step calls them:
+The training loop (:class:`pinnfreq.train.loop.Loop`, whose objectives are
+:class:`pinnfreq.train.trainer.Trainer` for PINNs and :class:`pinnfreq.surrogate.train.SurrogateTrainer`
+for surrogates) owns steps and phases, the time budget, history, progress, checkpoints and resume,
+recovery from non-finite losses and Ctrl-C. Everything that changes what a step does is a plug-in: it
+overrides the hooks it needs, and adding a technique is one new file. ``reducers`` and ``needs_graph``
+are read by the PINN objective only (a surrogate's loss has no residuals). The hooks, in the order a step calls them:
 
 ``before_step(trainer)``
     Before the losses of a step are computed (Adam or L-BFGS: ``trainer.phase()`` tells).
