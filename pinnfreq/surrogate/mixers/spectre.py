@@ -17,9 +17,12 @@ cubic interpolation, ComplexModReLU relu(|z| + b) z / sqrt(|z|^2 + eps^2) with b
 Toeplitz bandwidth 4 when on, wavelet refinement with probability 0.1 per batch element when on.
 The n_fft rule: by default the power of two at or above the grid size per axis (the seed's
 advice); ``n_fft="same"`` uses the grid size itself, i.e. circular mixing, which is what periodic
-PDE grids want (and what makes the mixer commute with circular shifts). Departure: the ModReLU bias
+PDE grids want (and what makes the mixer commute with circular shifts). Departures: the ModReLU bias
 is one scalar per head and group rather than one per frequency, so that the parameters do not depend on
-the grid size.
+the grid size. The spectral memory is our own mechanism, not the seed's: the seed's ``memory_fft`` is a
+frozen spectral bias added to the gate (a fixed prior shared by every input); here the frozen part is
+``memory_size`` random anchor patterns, and the gate MLP learns per input how much of each to add.
+It is off by default (``memory_size=0``), as the seed advises unless a bias across batches is wanted.
 """
 
 from __future__ import annotations
