@@ -60,7 +60,7 @@ def dataset(case: str, quick: bool) -> Trajectories:
     return Trajectories.load(path)
 
 
-MODEL_KEYS = ("norm", "block", "mlp_ratio", "lifting_channel_ratio", "projection_channel_ratio", "increment")
+MODEL_KEYS = ("norm", "block", "mlp_ratio", "lifting_channel_ratio", "projection_channel_ratio", "increment", "patch")
 TRAIN_KEYS = ("schedule", "lr")
 
 
@@ -87,6 +87,7 @@ def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surro
     """The Surrogate with this mixer whose parameter count is closest to ``target`` (width searched)."""
     n_dims = len(grid)
     mixer, extra, model_options, _ = parse_mixer(mixer)
+    patch = model_options.pop("patch", patch)
     # FNO modes: 16 in 1-D (9 would be neuraloperator's (16,), see FNOMixer; 16 measured better on
     # Burgers), 6 in 2-D (neuraloperator's (12, 12): 6 rows of each sign; more would not fit 200k
     # parameters at width 16)
