@@ -236,7 +236,7 @@ def main() -> None:
                 if args.results:
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row) + "\n")
-                print(f"  {case:8s} {row['mixer']:13s} seed {seed} nrmse={row['nrmse']:.3e} epochs={row['epochs']} "
+                print(f"  {case:8s} {row['mixer']:13s} seed {seed} nrmse={row['nrmse']:.3e} epochs={row['epochs']:.3g} "
                       f"{row['seconds']:.0f}s", flush=True)
     print(f"\nSurrogates, {HISTORY} input frames, same time budget per model; pushforward {args.pushforward}; "
           f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}\n")
