@@ -44,9 +44,22 @@ def test_mixer_scaling_quick():
     assert re.search(r"\| 512 \| [\d.]+ \| -?\d+ \| [\d.]+ \| -?\d+ \|", out), out
 
 
-def test_surrogates_quick():
-    out = _run("benchmarks/surrogates.py", "--quick", "--cases", "burgers", "--mixers", "fno", "neuralop")
-    assert re.search(r"\| burgers \| fno \| \d+ \| 1 \| \d+ \| [\d.e+-]+ \|", out), out
+def test_surrogates_quick(tmp_path):
+    results = tmp_path / "r.jsonl"
+    args = ("benchmarks/surrogates.py", "--quick", "--cases", "burgers", "--mixers", "fno", "neuralop",
+            "--results", str(results), "--plot", str(tmp_path / "r.png"))
+    out = _run(*args)
+    # case, mixer, budget, params, epochs, seeds, mean, spread, ratio to the peer ("-" without neuraloperator)
+    row = r"\| burgers \| fno \| 5 \| \d+ \| [\d.]+ \| 1 \| [\d.]+e[+-]\d\d \| [\d.e+-]+ - [\d.e+-]+ \| ([\d.]+|-) \|"
+    assert re.search(row, out), out
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+    again = _run(*args)  # every run is in the results file: nothing is trained twice
+    assert re.search(row, again) and "seed 0 nrmse" not in again
+
+
+def test_cg_residual_quick():
+    out = _run("benchmarks/cg_residual.py", "--quick", "--tokens", "64", "128")
+    assert re.search(r"\| 128 \| [\d.]+e-\d\d \([\d.]+\) \| [\d.]+e-\d\d \([\d.]+\) \| [\d.]+e-\d\d \([\d.]+\) \|", out), out
 
 
 def test_pinn_suite_quick():

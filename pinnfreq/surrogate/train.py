@@ -177,6 +177,9 @@ class SurrogateTrainer(Loop):
         return {"model": {"class": type(self.model).__name__, "config": self.model.config}, "data": self.shape,
                 "train": self.train_indices.tolist()}
 
+    def _prepare(self) -> None:
+        self.model.train()  # SPECTRE's wavelet refinement acts in training mode only; predict() leaves eval mode
+
     def _before_step(self) -> None:
         epoch, i = divmod(self.step, self.per_epoch)
         if self._perm is None or self._perm[0] != epoch:
