@@ -107,12 +107,13 @@ def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surro
 class NeuralopFNO(nn.Module):
     """neuraloperator's FNO behind the Surrogate interface (history frames as channels, increments)."""
 
-    def __init__(self, n_dims: int, target: int):
+    def __init__(self, n_dims: int, target: int, n_modes: int | None = None):
         from neuralop.models import FNO
 
         super().__init__()
         self.history, self.channels, self.n_dims, self.out_frames = HISTORY, 1, n_dims, 1
-        modes = (16,) if n_dims == 1 else (12, 12)
+        # its examples' modes, or n_modes per axis (its counting: m keeps m // 2 + 1 rfft modes)
+        modes = (n_modes or 16,) if n_dims == 1 else (n_modes or 12,) * 2
         best = None
         for width in range(8, 129, 4):
             net = FNO(n_modes=modes, hidden_channels=width, in_channels=HISTORY, out_channels=1, n_layers=4)
@@ -120,7 +121,7 @@ class NeuralopFNO(nn.Module):
             if best is None or abs(size - target) < abs(best[0] - target):
                 best = (size, net)
         self.net = best[1]
-        self.config = {"mixer": "neuralop FNO"}
+        self.config = {"mixer": "neuralop FNO" + (f" n_modes={n_modes}" if n_modes else "")}
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = frames[..., 0]  # (B, h, *grid): the frames are the channels
@@ -138,8 +139,8 @@ class NeuralopFNO(nn.Module):
 def run_one(case: str, spec: str, data: Trajectories, args: argparse.Namespace, seed: int) -> dict:
     torch.manual_seed(seed)
     _, _, _, train_options = parse_mixer(spec)
-    if spec == "neuralop":
-        model = NeuralopFNO(len(data.grid), args.params)
+    if spec.startswith("neuralop"):
+        model = NeuralopFNO(len(data.grid), args.params, parse_mixer(spec)[1].get("n_modes"))
     else:
         model = matched(spec, data.grid, args.params, CASES[case]["patch"])
     start = time.perf_counter()
@@ -151,7 +152,7 @@ def run_one(case: str, spec: str, data: Trajectories, args: argparse.Namespace, 
     # rollout stability: nRMSE of each predicted frame, averaged over the test trajectories
     axes = tuple(range(2, pred.ndim))
     per_frame = np.sqrt(((pred - true) ** 2).mean(axes) / (true**2).mean(axes)).mean(0)
-    return dict(case=case, mixer=spec if spec != "neuralop" else model.config["mixer"], seed=seed,
+    return dict(case=case, mixer=model.config["mixer"] if spec.startswith("neuralop") else spec, seed=seed,
                 params=sum(p.numel() for p in model.parameters()), epochs=_epochs(trained.history["epoch"]),
                 seconds=seconds, time_budget=args.time_budget, threads=torch.get_num_threads(),
                 per_frame=per_frame.tolist(), **summary)
@@ -224,11 +225,11 @@ def main() -> None:
     for case in args.cases:
         data = dataset(case, args.quick)
         for spec in args.mixers:
-            if spec == "neuralop" and importlib.util.find_spec("neuralop") is None:
+            if spec.startswith("neuralop") and importlib.util.find_spec("neuralop") is None:
                 print("  neuraloperator is not installed: its row is skipped", flush=True)
                 continue
             for seed in args.seeds:
-                name = "neuralop FNO" if spec == "neuralop" else spec
+                name = " ".join(["neuralop FNO", *spec.split(":")[1:]]) if spec.startswith("neuralop") else spec
                 if (case, name, seed, args.time_budget) in done:
                     continue
                 row = run_one(case, spec, data, args, seed)
