@@ -165,15 +165,20 @@ def test_cli_data_selection_is_kept_with_the_model(tmp_path, capsys):
     assert "the dataset has 6 trajectories" in capsys.readouterr().err
 
 
-def test_norm_option_removes_every_layernorm_and_is_rebuilt_from_the_config():
+def _assert_rebuilt_from_config(model):
+    """A model built from ``model.config`` takes its weights and computes the same (B, 1, 16, 1) frames."""
     from pinnfreq.nn.registry import build
 
-    model = Surrogate(3, 1, 1, "fno", hidden_channels=8, n_layers=2, norm="none")
-    assert not any(isinstance(m, torch.nn.LayerNorm) for m in model.modules())
     twin = build("Surrogate", model.config)
     twin.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 16, 1)
     assert torch.equal(twin(x), model(x)) and model(x).shape == (2, 1, 16, 1)
+
+
+def test_norm_option_removes_every_layernorm_and_is_rebuilt_from_the_config():
+    model = Surrogate(3, 1, 1, "fno", hidden_channels=8, n_layers=2, norm="none")
+    assert not any(isinstance(m, torch.nn.LayerNorm) for m in model.modules())
+    _assert_rebuilt_from_config(model)
     with pytest.raises(ValueError, match="norm must be one of"):
         Surrogate(3, 1, 1, "fno", norm="batch")
 
@@ -210,16 +215,11 @@ def test_fno_block_follows_neuraloperators_formula():
 
 
 def test_fno_design_options_are_rebuilt_from_the_config_and_checked():
-    from pinnfreq.nn.registry import build
-
     model = Surrogate(3, 1, 1, "fno", hidden_channels=8, n_layers=2, block="fno", norm="none", mlp_ratio=0.5,
                       lifting_channel_ratio=2, projection_channel_ratio=2, mixer_options={"n_modes": 5})
     assert model.lift[0].out_features == 16 and model.project[0].out_features == 16  # MLPs through 2 d channels
     assert model.blocks[0].mlp[0].out_features == 4
-    twin = build("Surrogate", model.config)
-    twin.load_state_dict(model.state_dict())
-    x = torch.randn(2, 3, 16, 1)
-    assert torch.equal(twin(x), model(x)) and model(x).shape == (2, 1, 16, 1)
+    _assert_rebuilt_from_config(model)
     with pytest.raises(ValueError, match="block must be one of"):
         Surrogate(3, 1, 1, "fno", block="resnet")
     with pytest.raises(ValueError, match="mlp_ratio must be positive"):
