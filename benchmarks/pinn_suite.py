@@ -11,6 +11,8 @@ Entries (``--models``):
   L-BFGS or not) with that network (sizes in ``NETWORKS``); the budget binds, not the file's steps;
 - ``deepxde``: DeepXDE (PyTorch backend) configured as its own example for the PDE
   (``benchmarks/peers/deepxde_suite.py``); needs DeepXDE installed in this Python, else the row says so.
+- ``default:KEY=VALUE,...``: the default with settings of ``solve()`` given (values read as JSON, else
+  as strings), e.g. ``default:resample_every=0`` for the default without resampling;
 - technique rows, the default with one training technique added or taken away (``TECHNIQUES``):
   ``default+causal`` (``CausalWeighting()``, evolution problems only), ``default+rad`` (``RAD()``),
   ``default+annealing`` (learning-rate-annealing loss balancing instead of gradient norms),
@@ -56,6 +58,34 @@ TECHNIQUES = {
 QUICK_PROBLEMS = ("poisson1d_multiscale", "burgers_inverse")
 
 
+def entry_settings(entry: str) -> dict | None:
+    """The settings of a ``default:KEY=VALUE,...`` entry (None for any other entry)."""
+    if not entry.startswith("default:"):
+        return None
+    out = {}
+    for part in entry[len("default:"):].split(","):
+        name, sep, text = part.partition("=")
+        if not sep or not name:
+            raise ValueError(f"entry {entry!r}: expected default:KEY=VALUE[,KEY=VALUE...]")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def entry_name(text: str) -> str:
+    """argparse type of ``--models``: a known entry, or a ``default:KEY=VALUE,...`` variant."""
+    if text in ENTRIES:
+        return text
+    try:
+        if entry_settings(text) is not None:
+            return text
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    raise argparse.ArgumentTypeError(f"unknown entry {text!r}; entries: {', '.join(ENTRIES)}, or default:KEY=VALUE,...")
+
+
 def networks(d: int, f: int) -> dict:
     """The networks of the model rows (the same sizes on every problem)."""
     import pinnfreq as pf
@@ -99,6 +129,8 @@ def run_one(spec: dict) -> dict:
             settings = TECHNIQUES[entry](pf, problem)
             if settings is None:
                 return {**spec, "error": "not applicable"}
+        elif entry_settings(entry) is not None:
+            settings = entry_settings(entry)
         elif entry != "default":
             settings = dict(getattr(module, "SETTINGS", {}))
             if entry != "settings":
@@ -108,7 +140,7 @@ def run_one(spec: dict) -> dict:
             settings.update(steps=steps, lbfgs_steps=0)
         else:
             settings["time_budget"] = budget
-            if entry != "default" and entry not in TECHNIQUES:
+            if entry != "default" and entry not in TECHNIQUES and entry_settings(entry) is None:
                 lbfgs = settings.get("lbfgs_steps", 0) > 0
                 settings.update(steps=_adam_steps(problem, settings, afe, budget * (0.5 if lbfgs else 1.0)),
                                 lbfgs_steps=10**6 if lbfgs else 0)
@@ -211,7 +243,8 @@ def table(results: list[dict], problems: list[str], entries: list[str]) -> list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", nargs="+", choices=PROBLEMS)
-    ap.add_argument("--models", nargs="+", choices=ENTRIES, help="entries to run (default: all)")
+    ap.add_argument("--models", nargs="+", type=entry_name, metavar="ENTRY",
+                    help=f"entries to run (default: all): {', '.join(ENTRIES)}, or default:KEY=VALUE,...")
     ap.add_argument("--budget", type=float, default=120.0, help="wall-clock seconds of training per run (default 120)")
     ap.add_argument("--steps", type=int, help="a fixed number of Adam steps instead of a time budget")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -63,7 +63,9 @@ def test_cg_residual_quick():
 
 
 def test_pinn_suite_quick():
-    out = _run("benchmarks/pinn_suite.py", "--quick", "--models", "default", "MLP", "deepxde", "default+causal")
+    out = _run("benchmarks/pinn_suite.py", "--quick", "--models", "default", "MLP", "deepxde", "default+causal",
+               "default:resample_every=0,lr=0.01")
+    assert "| problem | default | MLP | deepxde | default+causal | default:resample_every=0,lr=0.01 |" in out, out
     assert re.search(r"\| poisson1d_multiscale \| \d\.\d\de[+-]\d\d \[5\] \| \d\.\d\de[+-]\d\d \[5\] \|", out), out
     # a technique row: causal weighting applies to the evolution problem only
     assert re.search(r"\| poisson1d_multiscale \|.*\| not applicable \|", out), out
@@ -71,6 +73,12 @@ def test_pinn_suite_quick():
     assert re.search(r"recovered by default: nu=[\d.e+-]+ \(rel\. error", out), out
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"default_over_deepxde_worst=(\d+(\.\d+)?(e[+-]\d+)?|n/a .*)", last), last
+
+
+def test_pinn_suite_names_a_bad_entry():
+    res = subprocess.run([sys.executable, "benchmarks/pinn_suite.py", "--quick", "--models", "default:lr"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "entry 'default:lr': expected default:KEY=VALUE" in res.stderr, res.stderr
 
 
 def test_throughput_quick():
