@@ -139,8 +139,10 @@ def test_a_stalled_lbfgs_hands_the_rest_of_the_time_budget_to_adam():
     line = pf.Interval(0, 1)
     prob = pf.Problem(line, "u", lambda u: u.xx, [pf.Dirichlet(0.0, on=line.boundary)])
     # u = 0 is exact and reachable: in float32 L-BFGS soon drives the loss to round-off and stalls there
+    seen = []
     sol = pf.solve(prob, pf.MLP(1, 1, 8, 2), steps=20, lbfgs_steps=10**6, time_budget=4.0, points=32,
-                   dtype="float32", progress=False)
+                   dtype="float32", progress=False, resample_every=5,
+                   callbacks=[lambda info: seen.append((info.step, info.trainer.batches["pde0"].points.clone()))])
     handed = [e for e in sol.history["events"] if "Adam takes the rest of the time budget" in e]
     assert len(handed) == 1
     again = int(handed[0].split()[1].rstrip(":")) + 1
@@ -149,3 +151,10 @@ def test_a_stalled_lbfgs_hands_the_rest_of_the_time_budget_to_adam():
     assert after and all(lr == pytest.approx(1e-3 * 0.9 ** ((20 + s - again) / 1000)) for s, lr in
                          zip([s for s in steps if s >= again], after))
     assert sol.history["time"][-1] > 3.0  # the budget was used, not left
+    # L-BFGS keeps the last Adam step's points; Adam, back, resamples every 5 of its steps from there
+    adam = [p for step, p in seen if step < 20]
+    lbfgs = [p for step, p in seen if 20 <= step < again]
+    back = [p for step, p in seen if step >= again]
+    assert lbfgs and all(torch.equal(p, adam[-1]) for p in lbfgs)
+    assert len(back) > 10 and not torch.equal(back[0], adam[-1])
+    assert torch.equal(back[0], back[4]) and not torch.equal(back[4], back[5])

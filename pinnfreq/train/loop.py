@@ -129,6 +129,14 @@ class Loop:
         s = self.step if step is None else step
         return "adam" if s < self.adam_steps or (self.adam_again is not None and s >= self.adam_again) else "lbfgs"
 
+    def adam_clock(self) -> int:
+        """Adam steps taken before this step (the clock of the learning-rate schedule and of resampling):
+        the step itself in the first Adam phase, Adam's steps so far during L-BFGS, and Adam's steps
+        before L-BFGS plus those since when Adam took over from a stalled L-BFGS."""
+        if self.phase() == "lbfgs":
+            return self.adam_taken
+        return self.step if self.adam_again is None else self.adam_taken + self.step - self.adam_again
+
     # -- hooks of the objective ---------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
         """What a checkpoint belongs to; resuming into anything else is refused."""
@@ -271,8 +279,7 @@ class Loop:
         for p in self.plugins:
             p.before_step(self)
         # after L-BFGS, Adam goes on at the learning rate it had reached (the schedule counts Adam steps)
-        adam_step = self.step if self.adam_again is None else self.adam_taken + self.step - self.adam_again
-        lr = self._learning_rate(adam_step) * self.lr_scale
+        lr = self._learning_rate(self.adam_clock()) * self.lr_scale
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)

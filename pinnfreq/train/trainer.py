@@ -133,8 +133,10 @@ class Trainer(Loop):
 
     def _ensure_batches(self) -> None:
         every = self.config.resample_every
-        last_adam = max(min(self.step, self.config.steps) - (self.phase() == "lbfgs"), 0)
-        round_ = last_adam // every if every else 0
+        # L-BFGS keeps the last Adam step's points (its memory is of one objective); Adam after a stalled
+        # L-BFGS resamples on, on the same clock
+        adam = max(self.adam_clock() - 1, 0) if self.phase() == "lbfgs" else self.adam_clock()
+        round_ = adam // every if every else 0
         if round_ != self._round:
             self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype,
                                           self.ranks.rank, self.ranks.world, self.exact)
