@@ -19,8 +19,9 @@ The choices, each recorded in the history's events with its reason:
   along its coordinate are snapped to multiples of 2 pi / period; the network reads the input only
   through the bank, so it is periodic to round-off and the condition leaves the loss.
 - **Adam, then L-BFGS**, each for half of a time budget (the budget binds, not a step count), as
-  DeepXDE's examples do, Adam on fresh collocation points every RESAMPLE_EVERY steps, and gradient-norm
-  loss balancing where conditions stay loss terms; without a budget, the configured steps and weights.
+  DeepXDE's examples do, and gradient-norm loss balancing where conditions stay loss terms; without a
+  budget, the configured steps and weights. The collocation points stay fixed: new points every 100
+  Adam steps (``resample_every=100``) did not pay at 120 s over 3-4 seeds (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 
 MARGIN = 1.5
 LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
-RESAMPLE_EVERY = 100  # Adam steps per collocation point set under a time budget (benchmarks/README.md)
 
 
 def data_frequencies(problem: Problem) -> np.ndarray:
@@ -144,10 +144,7 @@ def default_network(problem: Problem, device: torch.device) -> tuple[nn.Module, 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """Fill in what the user left out when a time budget is all they gave: Adam then L-BFGS for half the
-    budget each; Adam on new collocation points every RESAMPLE_EVERY steps (at 120 s on one CPU thread
-    it took Burgers from 0.18 to 0.041, Kovasznay flow from 1.7e-2 to 1.1e-2, the L-shape from 2.6e-3
-    to 1.7e-3 and left Allen-Cahn as it was, 0.49 / 0.51: a fixed set of a few thousand points is fitted
-    between them); and, where conditions remain loss terms beside the equations (``soft_conditions``),
+    budget each, and, where conditions remain loss terms beside the equations (``soft_conditions``),
     gradient-norm loss balancing (on the L-shaped Poisson problem it took the default's error from
     1.7e-2 to 2.7e-3 at 120 s, on Kovasznay flow from 3.1e-2 to 1.5e-2; benchmarks/README.md)."""
     out = dict(settings)
@@ -155,9 +152,6 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
         out.update(steps=10**9, lbfgs_steps=10**9)
         reasons.append("optimiser: Adam for half the time budget, then L-BFGS for the rest")
-        if "resample_every" not in out:
-            out["resample_every"] = RESAMPLE_EVERY
-            reasons.append(f"collocation points: new ones every {RESAMPLE_EVERY} Adam steps (L-BFGS keeps one set)")
         if soft_conditions and "adaptive_weights" not in out and "weights" not in out:
             out["adaptive_weights"] = "gradnorm"
             reasons.append(f"loss weights: balanced by gradient norms (the conditions {', '.join(soft_conditions)} "

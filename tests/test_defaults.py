@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import BANK_REACH, RESAMPLE_EVERY, data_frequencies, default_network, default_plugins, default_settings
+from pinnfreq.defaults import BANK_REACH, data_frequencies, default_network, default_plugins, default_settings
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -47,8 +47,6 @@ def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
 def test_a_time_budget_alone_means_adam_then_lbfgs():
     out, why = default_settings({"time_budget": 10.0})
     assert out["steps"] >= 10**6 and out["lbfgs_steps"] >= 10**6 and why
-    assert out["resample_every"] == RESAMPLE_EVERY and "every" in why[1]
-    assert default_settings({"time_budget": 10.0, "resample_every": 0})[0]["resample_every"] == 0  # the user's
     assert default_settings({"time_budget": 10.0, "steps": 50})[0] == {"time_budget": 10.0, "steps": 50}
     assert default_settings({"steps": 50})[0] == {"steps": 50}
     assert "adaptive_weights" not in out  # nothing to balance: no condition stays a loss term
