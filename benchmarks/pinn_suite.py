@@ -12,7 +12,7 @@ Entries (``--models``):
 - ``deepxde``: DeepXDE (PyTorch backend) configured as its own example for the PDE
   (``benchmarks/peers/deepxde_suite.py``); needs DeepXDE installed in this Python, else the row says so.
 - ``default:KEY=VALUE,...``: the default with settings of ``solve()`` given (values read as JSON, else
-  as strings), e.g. ``default:resample_every=0`` for the default without resampling;
+  as strings), e.g. ``default:resample_every=100`` for the default on new points every 100 Adam steps;
 - technique rows, the default with one training technique added or taken away (``TECHNIQUES``):
   ``default+causal`` (``CausalWeighting()``, evolution problems only), ``default+rad`` (``RAD()``),
   ``default+annealing`` (learning-rate-annealing loss balancing instead of gradient norms),
