@@ -73,6 +73,11 @@ def _value(text: str) -> int | float | str | bool:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def row_name(spec: str) -> str:
+    """The name of a ``--mixers`` entry in the results: the spec, or "neuralop FNO[ n_modes=M]" for the peer."""
+    return " ".join(["neuralop FNO", *spec.split(":")[1:]]) if spec.startswith("neuralop") else spec
+
+
 def parse_mixer(spec: str) -> tuple[str, dict, dict, dict]:
     """"spectre" or "fno:n_modes=9,block=fno,schedule=step": a mixer, options of the mixer on top of the
     benchmark's, options of the Surrogate (MODEL_KEYS) and of the training (TRAIN_KEYS)."""
@@ -152,7 +157,7 @@ def run_one(case: str, spec: str, data: Trajectories, args: argparse.Namespace, 
     # rollout stability: nRMSE of each predicted frame, averaged over the test trajectories
     axes = tuple(range(2, pred.ndim))
     per_frame = np.sqrt(((pred - true) ** 2).mean(axes) / (true**2).mean(axes)).mean(0)
-    return dict(case=case, mixer=model.config["mixer"] if spec.startswith("neuralop") else spec, seed=seed,
+    return dict(case=case, mixer=row_name(spec), seed=seed,
                 params=sum(p.numel() for p in model.parameters()), epochs=_epochs(trained.history["epoch"]),
                 seconds=seconds, time_budget=args.time_budget, threads=torch.get_num_threads(),
                 per_frame=per_frame.tolist(), **summary)
@@ -229,7 +234,7 @@ def main() -> None:
                 print("  neuraloperator is not installed: its row is skipped", flush=True)
                 continue
             for seed in args.seeds:
-                name = " ".join(["neuralop FNO", *spec.split(":")[1:]]) if spec.startswith("neuralop") else spec
+                name = row_name(spec)
                 if (case, name, seed, args.time_budget) in done:
                     continue
                 row = run_one(case, spec, data, args, seed)
