@@ -12,6 +12,15 @@ The choices, each recorded in the history's events with its reason:
   blocks exactly the frequencies the data ask for), and, stretched 2x or more, the composite
   low-frequency output is switched on (a stretched bank has fewer slow features; PINN losses weight mode k by k^2 or more, so the low
   modes are the slow ones).
+- **A plain network where the data are smooth.** Where no frequency of the data lies beyond the seed's
+  bank (no stretch) and no coordinate is periodic, the network is a tanh MLP, 4 x 50 (the size of
+  DeepXDE's examples): at equal time its steps cost a third of the cross-attention network's, and on
+  such problems that decided the race (120 s: the L-shaped Poisson problem, Helmholtz and Kovasznay flow
+  2.5-8x lower errors than the CPU-size cross-attention network; benchmarks/README.md). The cross-
+  attention network is what the package is for: data with frequencies a plain network learns late
+  (spectral bias), where it won by 30x on the multi-scale Poisson problem, and periodic coordinates,
+  which its bank satisfies exactly. High frequencies the data do not announce (a shock forming from
+  smooth data) are not seen by this rule.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
@@ -36,7 +45,7 @@ from torch import nn
 from .calling import call
 from .conditions import Context, Dirichlet, Initial, Periodic
 from .diff import FieldStore
-from .nn import CrossAttentionNet
+from .nn import MLP, CrossAttentionNet
 from .problem import Problem
 from .train.plugins import CausalWeighting, Plugin
 
@@ -105,10 +114,21 @@ def _highest_frequency(v: np.ndarray) -> float:
     return 2 * math.pi * k / (2.0 * n / (n - 1))  # the lines span a length 2 in normalised units
 
 
-def default_network(problem: Problem, device: torch.device) -> tuple[nn.Module, list[str], list[str]]:
-    """The cross-attention network for ``problem`` on ``device``, the reasons for its settings, and the
-    periodic conditions it satisfies exactly (its bank snapped to the period: they leave the loss)."""
+def default_network(problem: Problem, device: torch.device, tokens: bool = False) -> tuple[nn.Module, list[str], list[str]]:
+    """The network for ``problem`` on ``device`` (a tanh MLP where the data are smooth and nothing is
+    periodic, else the cross-attention network; always the latter with ``tokens``, for AFE), the reasons
+    for its settings, and the periodic conditions it satisfies exactly (its bank snapped to the period:
+    they leave the loss)."""
     d, f = len(problem.coordinates), len(problem.fields)
+    freq = data_frequencies(problem)
+    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
+    periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
+    if not tokens and not periodic and not (stretch > 1).any():
+        parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
+        return MLP(d, f, hidden_channels=50, n_layers=4), [
+            f"network: a tanh MLP, 4 x 50: the data's frequencies ({parts}) are within the Fourier bank's reach "
+            f"{BANK_REACH / MARGIN:.0f} and no coordinate is periodic, so the cheaper steps win at equal time "
+            "(model=pf.CrossAttentionNet(...) for the cross-attention network)"], []
     reasons = []
     if device.type == "cpu":
         size = dict(hidden_channels=32, n_layers=2, n_base=32, n_scales=4)
@@ -117,9 +137,6 @@ def default_network(problem: Problem, device: torch.device) -> tuple[nn.Module, 
     else:
         size = {}
         reasons.append("network: cross-attention over the Fourier bank at the paper's size (M=512, d_q=64, L=4)")
-    freq = data_frequencies(problem)
-    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
-    periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
     # far beyond the seed's bank its slow features thin out: a small MLP of the raw coordinates adds them
     # (not with a periodic coordinate: the MLP would break the periodicity the bank is snapped to)
     wide = bool((stretch >= 2).any()) and not periodic

@@ -31,9 +31,10 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     ----------
     problem : Problem
     model : nn.Module, optional
-        Maps (n, n_coordinates) normalised points to (n, n_fields); default: the cross-attention network chosen for the
-        problem and device by :func:`pinnfreq.defaults.default_network` (what it chose is printed and kept
-        in the history's events).
+        Maps (n, n_coordinates) normalised points to (n, n_fields); default: the network chosen for the
+        problem and device by :func:`pinnfreq.defaults.default_network` -- the cross-attention network where
+        the data carry high frequencies or a coordinate is periodic (and always with ``afe``), a tanh MLP
+        elsewhere (what it chose is printed and kept in the history's events).
         A pinnfreq model is rebuilt from its configuration so that ``seed`` fixes its initial weights
         (``init="keep"`` keeps the weights it has, e.g. to warm-start); any other module keeps its own.
     reference : Reference, optional
@@ -85,7 +86,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     d, f = len(problem.coordinates), len(problem.fields)
     with _default_dtype(dtype):
         if model is None:
-            network, why, periodic = default_network(problem, device)
+            network, why, periodic = default_network(problem, device, tokens=afe is not None)
             chosen += why
         elif config.init == "seed" and type(model).__name__ in MODELS and hasattr(model, "config"):
             network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights

@@ -40,8 +40,18 @@ def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
     assert reach > 1.5 * 25 * math.pi * 0.5  # the bank now reaches the data's |omega| ~ 78
     assert net.bank.beta.item() < 0.1 * BANK_REACH / 60 and net.low is not None
     assert "stretched" in why[1]
-    plain, why, _ = default_network(poisson(2 * math.pi), torch.device("cpu"))
+    plain, why, _ = default_network(poisson(2 * math.pi), torch.device("cpu"), tokens=True)  # as for AFE
     assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
+
+
+def test_smooth_data_without_periodic_coordinates_get_a_plain_mlp():
+    net, why, exact = default_network(poisson(2 * math.pi), torch.device("cpu"))
+    assert isinstance(net, pf.MLP) and net.config["hidden_channels"] == 50 and net.config["n_layers"] == 4
+    assert exact == [] and "tanh MLP" in why[0] and "(x: |omega| " in why[0]
+    # the rule's edge: the MLP up to |omega| = BANK_REACH / MARGIN, the cross-attention network beyond
+    edge = 2 * BANK_REACH / 1.5  # sin(k x) on [0, 1] has |omega| k / 2 in the normalised box
+    assert isinstance(default_network(poisson(0.5 * edge), torch.device("cpu"))[0], pf.MLP)
+    assert isinstance(default_network(poisson(1.5 * edge), torch.device("cpu"))[0], pf.CrossAttentionNet)
 
 
 def test_a_time_budget_alone_means_adam_then_lbfgs():
