@@ -12,8 +12,8 @@ The choices, each recorded in the history's events with its reason:
   blocks exactly the frequencies the data ask for), and, stretched 2x or more, the composite
   low-frequency output is switched on (a stretched bank has fewer slow features; PINN losses weight mode k by k^2 or more, so the low
   modes are the slow ones).
-- **A plain network where the data are smooth.** Where no frequency of the data lies beyond the seed's
-  bank (no stretch) and no coordinate is periodic, the network is a tanh MLP, 4 x 50 (the size of
+- **A plain network where the data are smooth.** Where no frequency of the data exceeds |omega| = 20
+  (``MLP_REACH``, the seed's bank's reach) and no coordinate is periodic, the network is a tanh MLP, 4 x 50 (the size of
   DeepXDE's examples): at equal time its steps cost a third of the cross-attention network's, and on
   such problems that decided the race (120 s: the L-shaped Poisson problem, Helmholtz and Kovasznay flow
   2.5-8x lower errors than the CPU-size cross-attention network; benchmarks/README.md). The cross-
@@ -51,6 +51,9 @@ from .train.plugins import CausalWeighting, Plugin
 
 BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 2^(K-1), K = 4
 MARGIN = 1.5
+# the highest |omega| of the data (as data_frequencies measures it) below which the default is a plain MLP:
+# Helmholtz (sin(pi x) sin(4 pi y), measured 15.7) and Kovasznay flow (15.7) were won by the MLP at 120 s
+MLP_REACH = 20.0
 LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
@@ -123,11 +126,11 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     freq = data_frequencies(problem)
     stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
-    if not tokens and not periodic and not (stretch > 1).any():
+    if not tokens and not periodic and freq.max() <= MLP_REACH:
         parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
         return MLP(d, f, hidden_channels=50, n_layers=4), [
-            f"network: a tanh MLP, 4 x 50: the data's frequencies ({parts}) are within the Fourier bank's reach "
-            f"{BANK_REACH / MARGIN:.0f} and no coordinate is periodic, so the cheaper steps win at equal time "
+            f"network: a tanh MLP, 4 x 50: the data's frequencies ({parts}) are at most {MLP_REACH:g} and no "
+            "coordinate is periodic, so the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)"], []
     reasons = []
     if device.type == "cpu":

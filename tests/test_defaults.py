@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import BANK_REACH, data_frequencies, default_network, default_plugins, default_settings
+from pinnfreq.defaults import BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -48,8 +48,8 @@ def test_smooth_data_without_periodic_coordinates_get_a_plain_mlp():
     net, why, exact = default_network(poisson(2 * math.pi), torch.device("cpu"))
     assert isinstance(net, pf.MLP) and net.config["hidden_channels"] == 50 and net.config["n_layers"] == 4
     assert exact == [] and "tanh MLP" in why[0] and "(x: |omega| " in why[0]
-    # the rule's edge: the MLP up to |omega| = BANK_REACH / MARGIN, the cross-attention network beyond
-    edge = 2 * BANK_REACH / 1.5  # sin(k x) on [0, 1] has |omega| k / 2 in the normalised box
+    # the rule's edge: the MLP up to |omega| = MLP_REACH, the cross-attention network beyond
+    edge = 2 * MLP_REACH  # sin(k x) on [0, 1] has |omega| k / 2 in the normalised box
     assert isinstance(default_network(poisson(0.5 * edge), torch.device("cpu"))[0], pf.MLP)
     assert isinstance(default_network(poisson(1.5 * edge), torch.device("cpu"))[0], pf.CrossAttentionNet)
 
