@@ -12,13 +12,17 @@ The choices, each recorded in the history's events with its reason:
   blocks exactly the frequencies the data ask for), and, stretched 2x or more, the composite
   low-frequency output is switched on (a stretched bank has fewer slow features; PINN losses weight mode k by k^2 or more, so the low
   modes are the slow ones).
-- **A plain network where the data are smooth.** Where no frequency of the data exceeds |omega| = 20
-  (``MLP_REACH``, the seed's bank's reach) and no coordinate is periodic, the network is a tanh MLP, 4 x 50 (the size of
-  DeepXDE's examples): at equal time its steps cost a third of the cross-attention network's, and on
-  such problems that decided the race (120 s: the L-shaped Poisson problem, Helmholtz and Kovasznay flow
-  2.5-8x lower errors than the CPU-size cross-attention network; benchmarks/README.md). The cross-
-  attention network is what the package is for: data with frequencies a plain network learns late
-  (spectral bias), where it won by 30x on the multi-scale Poisson problem, and periodic coordinates,
+- **A plain network where one smooth field is sought.** For one field whose data carry no frequency
+  above |omega| = 20 (``MLP_REACH``, the seed's bank's reach) and no periodic coordinate, the network is
+  a tanh MLP, 4 x 50 (the size of DeepXDE's examples): at equal time its steps cost a third of the
+  cross-attention network's, and on such problems that decided the race (120 s, seeds 0-2: the
+  L-shaped Poisson problem 1.6e-4-2.6e-4 against the CPU-size cross-attention network's 1.0e-3-2.8e-3,
+  Helmholtz 5.5e-4-7.5e-4 against 0.8e-3-1.9e-3; benchmarks/README.md). An empirical rule, from the
+  bundled suite: on the two flows (three fields with a pressure) the MLP failed where the
+  cross-attention network did not (Kovasznay 1.02 in one run of three, the cavity 1.2 against 0.6);
+  on the wave equation it did a little worse (0.46-0.58 against 0.39-0.43; both fail). The
+  cross-attention network is what the package is for: data with frequencies a plain network learns
+  late (spectral bias; it won by 30x on the multi-scale Poisson problem), and periodic coordinates,
   which its bank satisfies exactly. High frequencies the data do not announce (a shock forming from
   smooth data) are not seen by this rule.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
@@ -118,7 +122,7 @@ def _highest_frequency(v: np.ndarray) -> float:
 
 
 def default_network(problem: Problem, device: torch.device, tokens: bool = False) -> tuple[nn.Module, list[str], list[str]]:
-    """The network for ``problem`` on ``device`` (a tanh MLP where the data are smooth and nothing is
+    """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data and nothing
     periodic, else the cross-attention network; always the latter with ``tokens``, for AFE), the reasons
     for its settings, and the periodic conditions it satisfies exactly (its bank snapped to the period:
     they leave the loss)."""
@@ -126,11 +130,11 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     freq = data_frequencies(problem)
     stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
-    if not tokens and not periodic and freq.max() <= MLP_REACH:
+    if not tokens and not periodic and f == 1 and freq.max() <= MLP_REACH:
         parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
         return MLP(d, f, hidden_channels=50, n_layers=4), [
-            f"network: a tanh MLP, 4 x 50: the data's frequencies ({parts}) are at most {MLP_REACH:g} and no "
-            "coordinate is periodic, so the cheaper steps win at equal time "
+            f"network: a tanh MLP, 4 x 50: one field, the data's frequencies ({parts}) at most {MLP_REACH:g}, no "
+            "periodic coordinate: there the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)"], []
     reasons = []
     if device.type == "cpu":

@@ -44,7 +44,7 @@ def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
     assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
 
 
-def test_smooth_data_without_periodic_coordinates_get_a_plain_mlp():
+def test_one_smooth_field_without_periodic_coordinates_gets_a_plain_mlp():
     net, why, exact = default_network(poisson(2 * math.pi), torch.device("cpu"))
     assert isinstance(net, pf.MLP) and net.config["hidden_channels"] == 50 and net.config["n_layers"] == 4
     assert exact == [] and "tanh MLP" in why[0] and "(x: |omega| " in why[0]
@@ -52,6 +52,11 @@ def test_smooth_data_without_periodic_coordinates_get_a_plain_mlp():
     edge = 2 * MLP_REACH  # sin(k x) on [0, 1] has |omega| k / 2 in the normalised box
     assert isinstance(default_network(poisson(0.5 * edge), torch.device("cpu"))[0], pf.MLP)
     assert isinstance(default_network(poisson(1.5 * edge), torch.device("cpu"))[0], pf.CrossAttentionNet)
+    # two fields (a system, like the flows where the MLP failed): the cross-attention network
+    line = pf.Interval(0.0, 1.0)
+    system = pf.Problem(line, ("u", "v"), lambda u, v, x: (u.xx + v, v - torch.sin(2 * math.pi * x)),
+                        [pf.Dirichlet(0.0, on=line.boundary, field="u")])
+    assert isinstance(default_network(system, torch.device("cpu"))[0], pf.CrossAttentionNet)
 
 
 def test_a_time_budget_alone_means_adam_then_lbfgs():
