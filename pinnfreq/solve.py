@@ -11,7 +11,7 @@ from . import distributed
 from .afe import AFE
 from .conditions import Periodic
 from .constraints import HardConstraints
-from .defaults import default_network, default_plugins, default_settings
+from .defaults import default_network, default_plugins, default_settings, plain_network
 from .model import PINNModel
 from .nn import MODELS, build
 from .problem import Problem
@@ -76,7 +76,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     constraints = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
         plugins, chosen = default_plugins(problem, settings, plugins)
-        settings, more = default_settings(settings, _soft_conditions(problem, constraints, model is None))
+        plain = model is None and plain_network(problem) is not None
+        settings, more = default_settings(settings, _soft_conditions(problem, constraints, model is None), plain)
         chosen += more
     config = TrainConfig(**settings)
     # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks

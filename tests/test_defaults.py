@@ -69,6 +69,10 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert balanced["adaptive_weights"] == "gradnorm" and "dirichlet" in why[-1]
     assert "adaptive_weights" not in default_settings({"time_budget": 10.0, "weights": {"dirichlet": 5.0}},
                                                       ["dirichlet"])[0]
+    assert "resample_every" not in out  # the cross-attention network trains on one point set
+    plain, why = default_settings({"time_budget": 10.0}, plain=True)  # the MLP: new points every 100 steps
+    assert plain["resample_every"] == 100 and "every 100 Adam steps" in why[-1]
+    assert default_settings({"time_budget": 10.0, "resample_every": 0}, plain=True)[0]["resample_every"] == 0
 
 
 def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(capsys):
@@ -82,6 +86,7 @@ def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(c
     printed = capsys.readouterr().out
     assert "pinnfreq: optimiser: Adam for half the time budget, then L-BFGS" in printed
     assert "pinnfreq: hard constraints: u: dirichlet" in printed
+    assert "pinnfreq: network: a tanh MLP" in printed and sol.config["resample_every"] == 100
 
 
 def test_a_periodic_coordinate_makes_the_default_network_exactly_periodic():
