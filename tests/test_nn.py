@@ -144,9 +144,9 @@ def test_cross_attention_net_trains_and_saves_through_solve(tmp_path):
     assert np.array_equal(back(x=xs), sol(x=xs)) and type(back.model.network).__name__ == "CrossAttentionNet"
 
 
-def test_solve_uses_the_cross_attention_network_by_default():
-    line = pf.Interval(0, 1)
-    prob = pf.Problem(line, "u", lambda u: u.xx + 1.0, [pf.Dirichlet(0.0, on=line.boundary)])
+def test_solve_uses_the_cross_attention_network_by_default_for_high_frequency_data():
+    line = pf.Interval(0, 1)  # sin(80 x) has |omega| 40 in the normalised box: beyond the plain MLP's 20
+    prob = pf.Problem(line, "u", lambda u, x: u.xx + torch.sin(80 * x), [pf.Dirichlet(0.0, on=line.boundary)])
     sol = pf.solve(prob, steps=1, points=8, boundary_points=2, progress=False)
     net = sol.model.network
     assert isinstance(net, CrossAttentionNet)
