@@ -15,17 +15,16 @@ The choices, each recorded in the history's events with its reason:
 - **A plain network where one smooth field is sought.** For one field whose data carry no frequency
   above |omega| = 20 (``MLP_REACH``, the seed's bank's reach) and no periodic coordinate, the network is
   a tanh MLP, 4 x 50 (the size of DeepXDE's examples): at equal time its steps cost a third of the
-  cross-attention network's, and on such problems that decided the race (120 s, seeds 0-2: the
-  L-shaped Poisson problem 1.6e-4-3.1e-4 against the CPU-size cross-attention network's 1.0e-3-2.8e-3,
-  Helmholtz 5.1e-4-7.5e-4 against 0.8e-3-1.9e-3, inverse Burgers 1.3e-2-2.2e-2 against 7.2e-2 (seed 0),
-  Burgers 2.9e-2-8.6e-2 against 9.4e-2-0.17; benchmarks/README.md). An empirical rule, from the
-  bundled suite: on the two flows (three fields with a pressure) the MLP failed where the
-  cross-attention network did not (Kovasznay 1.02 in one run of three, the cavity 1.2 against 0.6);
-  on the wave equation it did worse (0.46-0.78 against 0.39-0.43; both fail). The
-  cross-attention network is what the package is for: data with frequencies a plain network learns
-  late (spectral bias; it won by 30x on the multi-scale Poisson problem), and periodic coordinates,
-  which its bank satisfies exactly. High frequencies the data do not announce (a shock forming from
-  smooth data) are not seen by this rule.
+  cross-attention network's, and on such problems that decided the race (120 s, 2-3 seeds, with new
+  points every 100 Adam steps; benchmarks/README.md): Burgers 1.6e-2-2.7e-2 against the CPU-size
+  cross-attention network's 9.4e-2-0.17, the L-shaped Poisson problem 3.4e-4 against 1.0e-3-2.8e-3,
+  inverse Burgers 2.9e-2 against 7.2e-2; Helmholtz (1.5e-3) and the wave equation (0.44) as with the
+  cross-attention network. An empirical rule, from the bundled suite: on the two flows (three fields
+  with a pressure) the MLP failed where the cross-attention network did not (Kovasznay 1.02 in one
+  run of three, the cavity 1.2 against 0.6). The cross-attention network is what the package is for:
+  data with frequencies a plain network learns late (spectral bias; it won by 30x on the multi-scale
+  Poisson problem), and periodic coordinates, which its bank satisfies exactly. High frequencies the
+  data do not announce (a shock forming from smooth data) are not seen by this rule.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
