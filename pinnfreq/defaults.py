@@ -123,10 +123,11 @@ def _highest_frequency(v: np.ndarray) -> float:
     return 2 * math.pi * k / (2.0 * n / (n - 1))  # the lines span a length 2 in normalised units
 
 
-def plain_network(problem: Problem) -> str | None:
+def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | None:
     """Why ``problem`` gets the plain MLP by default (one field, smooth data, nothing periodic), or None
-    where the cross-attention network is the default."""
-    freq = data_frequencies(problem)
+    where the cross-attention network is the default. ``freq``: ``data_frequencies(problem)`` where the
+    caller has it (the probe takes up to a few tenths of a second)."""
+    freq = data_frequencies(problem) if freq is None else freq
     if len(problem.fields) > 1 or freq.max() > MLP_REACH or any(isinstance(c, Periodic) for c in problem.conditions):
         return None
     parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
@@ -135,16 +136,17 @@ def plain_network(problem: Problem) -> str | None:
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)")
 
 
-def default_network(problem: Problem, device: torch.device, tokens: bool = False) -> tuple[nn.Module, list[str], list[str]]:
+def default_network(problem: Problem, device: torch.device, tokens: bool = False,
+                    freq: np.ndarray | None = None) -> tuple[nn.Module, list[str], list[str]]:
     """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data and nothing
     periodic, else the cross-attention network; always the latter with ``tokens``, for AFE), the reasons
     for its settings, and the periodic conditions it satisfies exactly (its bank snapped to the period:
-    they leave the loss)."""
+    they leave the loss). ``freq`` as for :func:`plain_network`."""
     d, f = len(problem.coordinates), len(problem.fields)
-    plain = None if tokens else plain_network(problem)
+    freq = data_frequencies(problem) if freq is None else freq
+    plain = None if tokens else plain_network(problem, freq)
     if plain is not None:
         return MLP(d, f, hidden_channels=50, n_layers=4), [plain], []
-    freq = data_frequencies(problem)
     stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
     reasons = []

@@ -11,7 +11,7 @@ from . import distributed
 from .afe import AFE
 from .conditions import Periodic
 from .constraints import HardConstraints
-from .defaults import default_network, default_plugins, default_settings, plain_network
+from .defaults import data_frequencies, default_network, default_plugins, default_settings, plain_network
 from .model import PINNModel
 from .nn import MODELS, build
 from .problem import Problem
@@ -71,12 +71,13 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     if unknown:
         raise TypeError(f"solve() got unknown setting(s) {unknown}; see pinnfreq.TrainConfig")
     chosen: list[str] = []
+    freq = data_frequencies(problem) if model is None else None  # the default network's probe, run once
     periodic: list[str] = []  # Periodic conditions the network satisfies by construction
     # (a bad hard_constraints value builds nothing here and is refused by TrainConfig below)
     constraints = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
         plugins, chosen = default_plugins(problem, settings, plugins)
-        plain = model is None and plain_network(problem) is not None
+        plain = model is None and plain_network(problem, freq) is not None
         settings, more = default_settings(settings, _soft_conditions(problem, constraints, model is None), plain)
         chosen += more
     config = TrainConfig(**settings)
@@ -87,7 +88,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     d, f = len(problem.coordinates), len(problem.fields)
     with _default_dtype(dtype):
         if model is None:
-            network, why, periodic = default_network(problem, device, tokens=afe is not None)
+            network, why, periodic = default_network(problem, device, tokens=afe is not None, freq=freq)
             chosen += why
         elif config.init == "seed" and type(model).__name__ in MODELS and hasattr(model, "config"):
             network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights
