@@ -128,11 +128,13 @@ def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | Non
     where the cross-attention network is the default. ``freq``: ``data_frequencies(problem)`` where the
     caller has it (the probe takes up to a few tenths of a second)."""
     freq = data_frequencies(problem) if freq is None else freq
-    if len(problem.fields) > 1 or freq.max() > MLP_REACH or any(isinstance(c, Periodic) for c in problem.conditions):
+    if len(problem.fields) > 1 or freq.max() > MLP_REACH:
         return None
     parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
-    return (f"network: a tanh MLP, 4 x 50: one field, the data's frequencies ({parts}) at most {MLP_REACH:g}, no "
-            "periodic coordinate: there the cheaper steps win at equal time "
+    periodic = sorted({c.coordinate for c in problem.conditions if isinstance(c, Periodic)})
+    embedding = f", {', '.join(periodic)} entering as (cos, sin): exactly periodic" if periodic else ""
+    return (f"network: a tanh MLP, 4 x 50{embedding}: one field, the data's frequencies ({parts}) at most "
+            f"{MLP_REACH:g}: there the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)")
 
 
@@ -145,10 +147,11 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     d, f = len(problem.coordinates), len(problem.fields)
     freq = data_frequencies(problem) if freq is None else freq
     plain = None if tokens else plain_network(problem, freq)
-    if plain is not None:
-        return MLP(d, f, hidden_channels=50, n_layers=4), [plain], []
-    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
+    if plain is not None:
+        axes = [problem.coordinates.index(c.coordinate) for c in periodic]
+        return MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes), [plain], [c.name for c in periodic]
+    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
     reasons = []
     if device.type == "cpu":
         size = dict(hidden_channels=32, n_layers=2, n_base=32, n_scales=4)

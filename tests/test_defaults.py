@@ -44,7 +44,7 @@ def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
     assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
 
 
-def test_one_smooth_field_without_periodic_coordinates_gets_a_plain_mlp():
+def test_one_smooth_field_gets_a_plain_mlp():
     net, why, exact = default_network(poisson(2 * math.pi), torch.device("cpu"))
     assert isinstance(net, pf.MLP) and net.config["hidden_channels"] == 50 and net.config["n_layers"] == 4
     assert exact == [] and "tanh MLP" in why[0] and "(x: |omega| " in why[0]
@@ -89,15 +89,18 @@ def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(c
     assert "pinnfreq: network: a tanh MLP" in printed and sol.config["resample_every"] == 100
 
 
-def test_a_periodic_coordinate_makes_the_default_network_exactly_periodic():
+@pytest.mark.parametrize("k, network", [(1, pf.MLP), (40, pf.CrossAttentionNet)])
+def test_a_periodic_coordinate_makes_the_default_network_exactly_periodic(k, network):
+    # smooth data: the MLP with x embedded as (cos, sin); sin(40 x): the bank snapped to the period
     space = pf.Interval(0.0, 2 * math.pi)
 
     def advection(u):
         return u.t + 5 * u.x
 
     prob = pf.Problem(space * pf.Time(0.0, 1.0), "u", advection,
-                      [pf.Initial(lambda x: torch.sin(x)), pf.Periodic("x", derivatives=1)])
+                      [pf.Initial(lambda x: torch.sin(k * x)), pf.Periodic("x", derivatives=1)])
     sol = pf.solve(prob, steps=3, points=64, progress=False, dtype="float64")
+    assert isinstance(sol.model.network, network)
     assert "term/periodic" not in sol.history and "term/initial" not in sol.history
     t = torch.rand(20, 1, dtype=torch.float64).requires_grad_(True)
     lo = torch.cat([torch.zeros_like(t), t], 1).requires_grad_(True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.nn import MODELS, RFFMLP, CrossAttentionNet, FourierFeatureBank, MultiScaleFourierNet, build
+from pinnfreq.nn import MLP, MODELS, RFFMLP, CrossAttentionNet, FourierFeatureBank, MultiScaleFourierNet, build
 
 
 def test_bank_has_unit_expected_norm_without_envelope():
@@ -119,16 +119,36 @@ def test_options_give_finite_smooth_outputs(options):
 
 @pytest.mark.parametrize("cls, kw", [(CrossAttentionNet, dict(hidden_channels=16, n_base=32, n_scales=2)),
                                      (RFFMLP, dict(hidden_channels=16, n_base=32, n_scales=2)),
-                                     (MultiScaleFourierNet, dict(hidden_channels=16, sigmas=[1, 5], n_features=8))])
+                                     (MultiScaleFourierNet, dict(hidden_channels=16, sigmas=[1, 5], n_features=8)),
+                                     (MLP, dict(hidden_channels=16, periodic=[1]))])
 def test_models_reload_identically_from_config_and_state(cls, kw):
     torch.manual_seed(5)
     net = cls(2, 1, **kw)
     again = build(cls.__name__, net.config)
     x = torch.rand(11, 2)
-    assert not torch.allclose(again(x), net(x))  # a fresh bank is a different bank...
+    assert not torch.allclose(again(x), net(x))  # a fresh bank (or fresh weights) is a different network...
     again.load_state_dict(net.state_dict())
     assert torch.equal(again(x), net(x))  # ...until the sampled one is loaded
     assert cls.__name__ in MODELS
+
+
+def test_mlp_periodic_embedding_is_exactly_periodic_in_every_derivative():
+    torch.manual_seed(6)
+    net = MLP(2, 1, 16, 2, periodic=[0]).double()
+    t = torch.rand(7, 1, dtype=torch.float64)
+    ends = [torch.cat([torch.full_like(t, e), t], 1).requires_grad_(True) for e in (-1.0, 1.0)]
+    (u0, g0, h0), (u1, g1, h1) = (_value_gradient_curvature(net, p) for p in ends)
+    assert torch.allclose(u0, u1, atol=1e-13) and torch.allclose(g0, g1, atol=1e-12) and torch.allclose(h0, h1, atol=1e-11)
+    assert net.hidden[0].in_features == 3  # x as (cos pi x, sin pi x), t as itself
+    with pytest.raises(ValueError, match="periodic axes \\[2\\] out of range"):
+        MLP(2, 1, periodic=[2])
+
+
+def _value_gradient_curvature(net, p):
+    u = net(p)
+    (g,) = torch.autograd.grad(u.sum(), p, create_graph=True)
+    (h,) = torch.autograd.grad(g[:, 0].sum(), p)
+    return u, g, h
 
 
 def test_cross_attention_net_trains_and_saves_through_solve(tmp_path):
