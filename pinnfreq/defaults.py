@@ -66,7 +66,8 @@ RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exce
 
 def data_frequencies(problem: Problem) -> np.ndarray:
     """Per coordinate, the highest angular frequency (in the normalised box [-1, 1]^d) in the problem's
-    known data: sources, initial values, Dirichlet values. Shape (d,); 0 where nothing varies.
+    known data: sources, initial values, Dirichlet values; along time, also the initial state's rate of
+    change (:func:`initial_rate`). Shape (d,); 0 where nothing varies.
 
     Measured along LINES lines per coordinate (the other coordinates at scattered positions in the
     box), LINE_POINTS points each: a resolution no full grid of the box affords in 2-D or 3-D.
@@ -83,7 +84,59 @@ def data_frequencies(problem: Problem) -> np.ndarray:
             v = v - v.mean(1, keepdims=True)
             if np.ptp(v) > 1e-9 * (1 + np.abs(values).max()):  # not round-off of a constant
                 out[axis] = max(out[axis], _highest_frequency(v))
+    if problem.time is not None:
+        axis = problem.coordinates.index(problem.time)
+        out[axis] = max(out[axis], initial_rate(problem) * (upper[axis] - lower[axis]) / 2)
     return out
+
+
+def initial_rate(problem: Problem, n: int = 4096) -> float:
+    """How fast the initial state starts to move, in radians per unit time: the time frequency the
+    solution starts with, which no data show (sin(x) advected at speed 50 oscillates 50 times faster
+    in time than its data announce).
+
+    The equations evaluated at u(x, t) = u0(x) (initial values held in time, so u_t = 0) give -u_t(., t0)
+    for a first-order evolution, -u_tt(., t0) for a second-order one (an initial velocity is given).
+    For a travelling wave u = A sin(k x - w t), rms(u_t) / rms(u - mean u) = w; for a first-order
+    evolution only the part of u_t out of phase with u0 counts (what is in phase, u_t = -lambda u0, is
+    decay or growth: the heat equation's sin(k x) decays at k^2 without turning); for a second-order one
+    rms(u_tt - mean u_tt) / rms(u - mean u) = w^2. 0 where there is no time, no initial value that varies, or the
+    equations need more than u0 (a function outside torch, an unknown field). A heuristic: several
+    modes decaying at different rates also leave an out-of-phase part.
+    """
+    initial = [c for c in problem.conditions if isinstance(c, Initial)]
+    if problem.time is None or not initial:
+        return 0.0
+    lower, upper = problem.domain.bounds
+    x = torch.as_tensor(lower + (upper - lower) * np.random.default_rng(1).random((n, len(lower))),
+                        dtype=torch.float64).requires_grad_(True)
+    coords = {c: x[:, i] for i, c in enumerate(problem.coordinates)}
+    zero = x.sum(1).exp() * 0  # as in _data_on: every derivative in the graph
+    columns = [zero] * len(problem.fields)
+    deviations, second_order = [], False
+    try:
+        for c in initial:
+            u0 = zero + torch.as_tensor(call(c.value, coords), dtype=torch.float64)
+            columns[problem.fields.index(c.field)] = u0
+            deviations.append((u0 - u0.mean()).detach())
+            second_order |= c.derivative is not None
+        store = FieldStore(x, torch.stack(columns, 1), problem.coordinates, problem.fields, problem.spatial)
+        ctx = Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
+        rates = [r.detach() for key in problem.equations for r in problem.equation_residuals(key, ctx)]
+    except Exception:  # noqa: BLE001 -- a probe: what it cannot evaluate tells nothing
+        return 0.0
+    spread = max(float(d.pow(2).mean().sqrt()) for d in deviations)
+    if spread < 1e-12 or not rates or not all(bool(torch.isfinite(r).all()) for r in rates):
+        return 0.0
+    if second_order:
+        return math.sqrt(max(float((r - r.mean()).pow(2).mean().sqrt()) for r in rates) / spread)
+    basis = torch.stack([torch.ones(n, dtype=torch.float64), *deviations], 1)  # constant level and u0's shape
+    out = 0.0
+    for r in rates:
+        coef = torch.linalg.lstsq(basis, r[:, None]).solution
+        turning = float((r[:, None] - basis @ coef).pow(2).mean().sqrt())
+        out = max(out, turning if turning > 1e-6 * float(r.pow(2).mean().sqrt()) else 0.0)
+    return out / spread
 
 
 def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
@@ -223,4 +276,4 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
                  f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})"]
 
 
-__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "plain_network"]
+__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate", "plain_network"]

@@ -33,8 +33,9 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     model : nn.Module, optional
         Maps (n, n_coordinates) normalised points to (n, n_fields); default: the network chosen for the
         problem and device by :func:`pinnfreq.defaults.default_network` -- the cross-attention network where
-        the data carry high frequencies or a coordinate is periodic (and always with ``afe``), a tanh MLP
-        elsewhere (what it chose is printed and kept in the history's events).
+        the data carry high frequencies or several fields are coupled (and always with ``afe``), a tanh MLP
+        for one field with smooth data, periodic coordinates embedded as (cos, sin) (what it chose is
+        printed and kept in the history's events).
         A pinnfreq model is rebuilt from its configuration so that ``seed`` fixes its initial weights
         (``init="keep"`` keeps the weights it has, e.g. to warm-start); any other module keeps its own.
     reference : Reference, optional

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings
+from pinnfreq.defaults import (BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings,
+                               initial_rate)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -32,6 +33,35 @@ def test_the_probe_reads_initial_values_along_their_coordinate_only():
                       [pf.Initial(lambda x: torch.sin(200 * math.pi * x))])
     wx, wt = data_frequencies(prob)
     assert 100 * math.pi <= wx <= 1.25 * 100 * math.pi and wt < 1e-9
+
+
+def advection(speed: float, level: float = 0.0):
+    space = pf.Interval(0.0, 2 * math.pi)
+    return pf.Problem(space * pf.Time(0.0, 2.0), "u", lambda u: u.t + speed * u.x,
+                      [pf.Initial(lambda x: level + torch.sin(x)), pf.Periodic("x")])
+
+
+@pytest.mark.parametrize("speed, level", [(50.0, 0.0), (3.0, 10.0)])
+def test_the_initial_rate_is_the_time_frequency_of_a_travelling_wave(speed, level):
+    # sin(x - c t) turns at c radians per unit time, also on top of a constant level
+    assert initial_rate(advection(speed, level)) == pytest.approx(speed, rel=0.02)
+    wx, wt = data_frequencies(advection(speed, level))
+    assert wt == pytest.approx(speed * 2.0 / 2, rel=0.02)  # t in [0, 2] is [-1, 1] to the network
+    # a second-order evolution: u_tt = c^2 u_xx, sin(k x) cos(c k t) turns at c k
+    line = pf.Interval(0.0, 1.0)
+    wave = pf.Problem(line * pf.Time(0.0, 1.0), "u", lambda u: u.tt - 4 * u.xx,
+                      [pf.Initial(lambda x: torch.sin(3 * math.pi * x), derivative=0.0)])
+    assert initial_rate(wave) == pytest.approx(2 * 3 * math.pi, rel=0.02)
+    still = pf.Problem(line * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx, [pf.Initial(1.0)])
+    assert initial_rate(still) == 0.0 and initial_rate(poisson(2.0)) == 0.0  # nothing moves; no time
+
+
+def test_a_fast_initial_evolution_gets_the_cross_attention_network():
+    # the data of advection at speed 50 are smooth (sin x), but the solution turns 50 times a unit of time
+    net, why, exact = default_network(advection(50.0), torch.device("cpu"))
+    assert isinstance(net, pf.CrossAttentionNet) and exact == ["periodic"]
+    assert "t: |omega| 50" in why[1]
+    assert isinstance(default_network(advection(3.0), torch.device("cpu"))[0], pf.MLP)
 
 
 def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
