@@ -158,3 +158,15 @@ def test_a_stalled_lbfgs_hands_the_rest_of_the_time_budget_to_adam():
     assert lbfgs and all(torch.equal(p, adam[-1]) for p in lbfgs)
     assert len(back) > 10 and not torch.equal(back[0], adam[-1])
     assert torch.equal(back[0], back[4]) and not torch.equal(back[4], back[5])
+
+
+def test_lbfgs_share_splits_the_time_budget():
+    line = pf.Interval(0, 1)
+    prob = pf.Problem(line, "u", lambda u, x: u.xx + torch.sin(3 * x), [pf.Dirichlet(0.0, on=line.boundary)])
+    sol = pf.solve(prob, pf.MLP(1, 1, 8, 2), steps=10**6, lbfgs_steps=10**6, time_budget=2.0, lbfgs_share=0.8,
+                   points=32, progress=False)
+    adam_end = max(t for s, t in zip(sol.history["step"], sol.history["time"]) if s < 10**6)
+    assert 0.4 <= adam_end < 0.9  # Adam stops once 20% of the budget is spent
+    assert any("L-BFGS starts" in e for e in sol.history["events"]) and sol.history["time"][-1] > 1.5
+    with pytest.raises(ValueError, match=r"lbfgs_share must be a fraction of the time budget in \(0, 1\), got 1"):
+        pf.solve(prob, pf.MLP(1, 1, 8, 2), time_budget=2.0, lbfgs_share=1, progress=False)

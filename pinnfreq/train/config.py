@@ -36,9 +36,11 @@ class TrainConfig:
     device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...  dtype : "float32" or "float64".
     seed : fixes the network initialisation and every point set.
     init : "seed" rebuilds a pinnfreq model from its configuration under ``seed``; "keep" trains it as given.
-    time_budget : seconds; Adam gets half of it when L-BFGS follows, L-BFGS the rest (if L-BFGS stalls,
-        Adam takes what is left, and the L-BFGS result is kept if Adam ends at a higher loss). With a budget
-        and no ``steps``/``lbfgs_steps``, ``solve()`` lets the budget alone decide (``pinnfreq.defaults``).
+    time_budget : seconds; when L-BFGS follows Adam, L-BFGS gets ``lbfgs_share`` of it (default half) and
+        Adam the rest (if L-BFGS stalls, Adam takes what is left, and the L-BFGS result is kept if Adam ends
+        at a higher loss). With a budget and no ``steps``/``lbfgs_steps``, ``solve()`` lets the budget alone
+        decide (``pinnfreq.defaults``).
+    lbfgs_share : the fraction of ``time_budget`` for L-BFGS when both optimisers run, in (0, 1).
     checkpoint : path of the checkpoint file (None: no checkpoints).  checkpoint_every : steps between them.
     resume : continue from ``checkpoint`` when it exists.
     eval_every : steps between evaluations against the reference.  progress : show a progress bar.
@@ -73,6 +75,7 @@ class TrainConfig:
     seed: int = 0
     init: str = "seed"
     time_budget: float | None = None
+    lbfgs_share: float = 0.5
     checkpoint: str | None = None
     checkpoint_every: int = 1000
     resume: bool = False
@@ -101,6 +104,8 @@ class TrainConfig:
         need(self.adaptive_weights in (None, "gradnorm", "annealing"),
              f"adaptive_weights must be None, 'gradnorm' or 'annealing', got {self.adaptive_weights!r}")
         need(self.time_budget is None or self.time_budget > 0, f"time_budget must be positive seconds, got {self.time_budget!r}")
+        need(isinstance(self.lbfgs_share, (int, float)) and 0 < self.lbfgs_share < 1,
+             f"lbfgs_share must be a fraction of the time budget in (0, 1), got {self.lbfgs_share!r}")
         need(self.grad_clip is None or self.grad_clip > 0, "grad_clip must be positive")
         need(isinstance(self.compile, bool), f"compile must be True or False, got {self.compile!r}")
         need(isinstance(self.hard_constraints, bool), f"hard_constraints must be True or False, got {self.hard_constraints!r}")

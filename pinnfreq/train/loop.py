@@ -12,7 +12,8 @@ A subclass provides ``terms`` (the names of the loss terms), ``_term_losses()`` 
 may override the other ``_``-hooks (``_prepare``, ``_before_step``, ``_learning_rate``,
 ``_adam_optimizer``, ``_logged``, ``_extra_state``, ``_load_extra``, ``_finish``).
 
-The config it reads: ``steps`` (unless given), ``lbfgs_steps`` (0 when absent), ``lr``,
+The config it reads: ``steps`` (unless given), ``lbfgs_steps`` (0 when absent), ``lbfgs_share`` (0.5
+when absent), ``lr``,
 ``learning_rate(step)`` (unless ``_learning_rate`` is overridden), ``time_budget``, ``checkpoint``,
 ``checkpoint_every``, ``resume``, ``progress``, ``log_every``, ``grad_clip``, ``to_dict()``.
 
@@ -501,7 +502,8 @@ class Loop:
         budget = self.config.time_budget
         if budget is None:
             return False
-        share = 0.5 if self.phase() == "adam" and self.lbfgs_steps and self.adam_again is None else 1.0
+        adam_first = self.phase() == "adam" and self.lbfgs_steps and self.adam_again is None
+        share = 1 - getattr(self.config, "lbfgs_share", 0.5) if adam_first else 1.0
         return elapsed > budget * share
 
     def record(self, key: str, value: Any) -> None:
