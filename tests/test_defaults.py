@@ -91,8 +91,8 @@ def test_one_smooth_field_gets_a_plain_mlp():
 
 def test_a_time_budget_alone_means_adam_then_lbfgs():
     out, why = default_settings({"time_budget": 10.0})
-    assert out["steps"] >= 10**6 and out["lbfgs_steps"] >= 10**6 and out["lbfgs_share"] == 0.75 and why
-    assert default_settings({"time_budget": 10.0, "lbfgs_share": 0.5})[0]["lbfgs_share"] == 0.5  # the user's wins
+    assert out["steps"] >= 10**6 and out["lbfgs_steps"] >= 10**6 and out["lbfgs_share"] == 0.5 and why
+    assert default_settings({"time_budget": 10.0, "lbfgs_share": 0.75})[0]["lbfgs_share"] == 0.75  # the user's wins
     assert default_settings({"time_budget": 10.0, "steps": 50})[0] == {"time_budget": 10.0, "steps": 50}
     assert default_settings({"steps": 50})[0] == {"steps": 50}
     assert "adaptive_weights" not in out  # nothing to balance: no condition stays a loss term
@@ -115,7 +115,7 @@ def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(c
     assert any(s < sol.config["steps"] for s in phases) and any(s >= sol.config["steps"] for s in phases)
     assert sol.error()["u"]["rel_l2"] < 0.05
     printed = capsys.readouterr().out
-    assert "pinnfreq: optimiser: Adam for 25% of the time budget, then L-BFGS" in printed
+    assert "pinnfreq: optimiser: Adam for 50% of the time budget, then L-BFGS" in printed
     assert "pinnfreq: hard constraints: u: dirichlet" in printed
     assert "pinnfreq: network: a tanh MLP" in printed and sol.config["resample_every"] == 100
 
