@@ -179,3 +179,23 @@ def test_resume_without_a_checkpoint_starts_afresh_and_says_so(tmp_path):
     with pytest.warns(RuntimeWarning, match="no checkpoint at .*: starting afresh"):
         sol = _run(steps=5, lbfgs_steps=0, checkpoint=str(tmp_path / "none.pt"), resume=True)
     assert sol.history["step"] == list(range(5)) and any("starting afresh" in e for e in sol.history["events"])
+
+
+def test_lbfgs_on_new_points_every_few_iterations_resumes_exactly(tmp_path):
+    seen = []
+    kw = dict(lbfgs_resample_every=4, lbfgs_steps=12)
+    full = _run(callbacks=[lambda info: seen.append((info.step, info.trainer.batches["poisson"].points.clone(),
+                                                      info.trainer.optimizer))], **kw)
+    lbfgs = [(s, p, opt) for s, p, opt in seen if s >= 30]
+    # L-BFGS starts on the last Adam points, then takes new ones (and a fresh memory) at iterations 4 and 8
+    for s, p, opt in lbfgs:
+        block = (s - 30) // 4
+        assert torch.equal(p, lbfgs[4 * block][1]) and opt is lbfgs[4 * block][2]
+    assert torch.equal(lbfgs[0][1], [p for s, p, _ in seen if s == 29][0])
+    assert not torch.equal(lbfgs[3][1], lbfgs[4][1]) and not torch.equal(lbfgs[7][1], lbfgs[8][1])
+    assert lbfgs[3][2] is not lbfgs[4][2]
+    ckpt = tmp_path / "run.pt"
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        _run(checkpoint=str(ckpt), callbacks=[_ctrl_c_at(35)], **kw)  # inside the second point set
+    resumed = _run(checkpoint=str(ckpt), resume=True, **kw)
+    assert _same_weights(resumed, full) and resumed.history["loss"] == full.history["loss"]

@@ -23,6 +23,8 @@ class TrainConfig:
     lr : Adam learning rate.  schedule : None/"constant", "exponential" (lr * decay_rate^(step/decay_steps)) or "cosine".
     points : interior points per equation (int), or a mapping term -> count (conditions default to ``boundary_points``).
     resample_every : draw new collocation points every this many Adam steps (0: never).
+    lbfgs_resample_every : draw new collocation points every this many L-BFGS iterations, L-BFGS starting
+        afresh on them (its memory is of one objective); 0 (default): L-BFGS keeps the last Adam points.
     sampler : "sobol", "halton", "lhs" or "uniform".
     weights : loss weight per term (default 1).  adaptive_weights : "gradnorm" balances terms by their
         gradient norms every ``adapt_every`` steps (Wang et al. 2023), "annealing" by learning-rate
@@ -64,6 +66,7 @@ class TrainConfig:
     points: int | dict[str, int] = INTERIOR_POINTS
     boundary_points: int = 256
     resample_every: int = 0
+    lbfgs_resample_every: int = 0
     sampler: str = "sobol"
     weights: dict[str, float] = field(default_factory=dict)
     adaptive_weights: str | None = None
@@ -90,7 +93,7 @@ class TrainConfig:
             if not ok:
                 raise ValueError(f"solve(): {msg}")
 
-        for name in ("steps", "lbfgs_steps", "resample_every", "boundary_points"):
+        for name in ("steps", "lbfgs_steps", "resample_every", "lbfgs_resample_every", "boundary_points"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
         need(self.steps + self.lbfgs_steps > 0, "steps + lbfgs_steps must be positive")
         for name in ("checkpoint_every", "eval_every", "decay_steps", "adapt_every"):

@@ -13,7 +13,7 @@ may override the other ``_``-hooks (``_prepare``, ``_before_step``, ``_learning_
 ``_adam_optimizer``, ``_logged``, ``_extra_state``, ``_load_extra``, ``_finish``).
 
 The config it reads: ``steps`` (unless given), ``lbfgs_steps`` (0 when absent), ``lbfgs_share`` (0.5
-when absent), ``lr``,
+when absent), ``lbfgs_resample_every`` (0 when absent), ``lr``,
 ``learning_rate(step)`` (unless ``_learning_rate`` is overridden), ``time_budget``, ``checkpoint``,
 ``checkpoint_every``, ``resume``, ``progress``, ``log_every``, ``grad_clip``, ``to_dict()``.
 
@@ -137,6 +137,12 @@ class Loop:
         if self.phase() == "lbfgs":
             return self.adam_taken
         return self.step if self.adam_again is None else self.adam_taken + self.step - self.adam_again
+
+    def lbfgs_round(self) -> int:
+        """How many times L-BFGS has started on new points (``lbfgs_resample_every``) by this step; 0
+        outside L-BFGS and while it runs on the last Adam points."""
+        every = getattr(self.config, "lbfgs_resample_every", 0)
+        return (self.step - self.adam_steps) // every if every and self.phase() == "lbfgs" else 0
 
     # -- hooks of the objective ---------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -421,7 +427,8 @@ class Loop:
 
     def _lbfgs_stalled(self) -> bool:
         losses = self.history["loss"]
-        start = self.adam_steps
+        # a new point set raises the loss: progress counts from where L-BFGS last started afresh
+        start = self.adam_steps + self.lbfgs_round() * getattr(self.config, "lbfgs_resample_every", 0)
         if len(losses) <= LBFGS_PATIENCE or self.step - start <= LBFGS_PATIENCE:
             return False
         recent = losses[-LBFGS_PATIENCE:]

@@ -22,6 +22,8 @@ from ..residuals import Batch
 from .config import TrainConfig
 from .loop import Callback, Loop, StepInfo
 from .losses import Engine, check_problem, sample_batches, term_losses
+
+LBFGS_ROUNDS = 2**40  # the point sets of L-BFGS's rounds are drawn as rounds LBFGS_ROUNDS + 1, + 2, ...
 from .plugins import BALANCING, Plugin, ReferenceTracking
 
 __all__ = ["Callback", "StepInfo", "Trainer"]
@@ -133,13 +135,18 @@ class Trainer(Loop):
 
     def _ensure_batches(self) -> None:
         every = self.config.resample_every
-        # L-BFGS keeps the last Adam step's points (its memory is of one objective); Adam after a stalled
-        # L-BFGS resamples on, on the same clock
+        # L-BFGS keeps the last Adam step's points (its memory is of one objective) unless
+        # lbfgs_resample_every says otherwise; Adam after a stalled L-BFGS resamples on, on the same clock
         adam = max(self.adam_clock() - 1, 0) if self.phase() == "lbfgs" else self.adam_clock()
         round_ = adam // every if every else 0
+        lbfgs_round = self.lbfgs_round()
+        if lbfgs_round:
+            round_ = LBFGS_ROUNDS + lbfgs_round  # seeds of their own, apart from Adam's rounds
         if round_ != self._round:
             self.batches = sample_batches(self.problem, self.config, round_, self.device, self.dtype,
                                           self.ranks.rank, self.ranks.world, self.exact)
+            if lbfgs_round and self._round is not None:  # a new objective: L-BFGS starts afresh
+                self._make_optimizer()
             self._round = round_
             self._warm = False
 
