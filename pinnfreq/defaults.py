@@ -47,11 +47,11 @@ The choices, each recorded in the history's events with its reason:
   Burgers' shock (median of 5 seeds 1.6e-2 -> 5.9e-2, three runs at 0.06-0.22): half stays the
   default, the option is the user's. With L-BFGS also on new points every 200 iterations
   (``lbfgs_resample_every=200``) Burgers came to 6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape
-  (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either. And gradient-norm loss balancing where conditions stay loss
-  terms; without a budget, the configured steps and weights. For the cross-attention network the
-  collocation points stay fixed (new points every 100 Adam steps did not pay at 120 s over 3-4 seeds); for the MLP they
-  are drawn anew every 100 Adam steps: with fixed points its Burgers fits missed the shock in 2 of 3
-  runs (benchmarks/README.md).
+  (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either. And
+  gradient-norm loss balancing where conditions stay loss terms; without a budget, the configured
+  steps and weights. For the cross-attention network the collocation points stay fixed (new points
+  every 100 Adam steps did not pay at 120 s over 3-4 seeds); for the MLP they are drawn anew every 100
+  Adam steps: with fixed points its Burgers fits missed the shock in 2 of 3 runs (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -61,13 +61,14 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .calling import call
 from .conditions import Context, Dirichlet, Initial, Periodic
 from .diff import FieldStore
 from .nn import MLP, CrossAttentionNet
 from .problem import Problem
+from .train.config import TrainConfig
 from .train.plugins import CausalWeighting, Plugin
 
 BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 2^(K-1), K = 4
@@ -75,7 +76,6 @@ MARGIN = 1.5
 # the highest |omega| of the data (as data_frequencies measures it) below which the default is a plain MLP:
 # Helmholtz (sin(pi x) sin(4 pi y), measured 15.7) and Kovasznay flow (15.7) were won by the MLP at 120 s
 MLP_REACH = 20.0
-LBFGS_SHARE = 0.5  # of a time budget, for L-BFGS after Adam (0.75 lost Burgers' shock in 3 of 5 runs)
 LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
@@ -127,7 +127,7 @@ def initial_rate(problem: Problem, n: int = 4096) -> float:
     x = torch.as_tensor(lower + (upper - lower) * np.random.default_rng(1).random((n, len(lower))),
                         dtype=torch.float64).requires_grad_(True)
     coords = {c: x[:, i] for i, c in enumerate(problem.coordinates)}
-    zero = x.sum(1).exp() * 0  # as in _data_on: every derivative in the graph
+    zero = _zero(x)
     columns = [zero] * len(problem.fields)
     deviations, second_order = [], False
     try:
@@ -136,8 +136,7 @@ def initial_rate(problem: Problem, n: int = 4096) -> float:
             columns[problem.fields.index(c.field)] = u0
             deviations.append((u0 - u0.mean()).detach())
             second_order |= c.derivative is not None
-        store = FieldStore(x, torch.stack(columns, 1), problem.coordinates, problem.fields, problem.spatial)
-        ctx = Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
+        ctx = _context(problem, x, columns)
         rates = [r.detach() for key in problem.equations for r in problem.equation_residuals(key, ctx)]
     except Exception:  # noqa: BLE001 -- a probe: what it cannot evaluate tells nothing
         return 0.0
@@ -160,10 +159,7 @@ def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
     x = torch.as_tensor(mesh, dtype=torch.float64).requires_grad_(True)
     coords = {c: x[:, i] for i, c in enumerate(problem.coordinates)}
     out = []
-    # the equations at u = 0: a zero whose derivatives of every order stay in the graph (and are 0)
-    zero = (x.sum(1, keepdim=True).exp() * 0).expand(-1, len(problem.fields))
-    store = FieldStore(x, zero, problem.coordinates, problem.fields, problem.spatial)
-    ctx = Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
+    ctx = _context(problem, x, [_zero(x)] * len(problem.fields))  # the equations at u = 0
     for key in problem.equations:
         try:
             out += [r.detach().numpy() for r in problem.equation_residuals(key, ctx)]
@@ -183,6 +179,19 @@ def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _zero(x: Tensor) -> Tensor:
+    """0 at each point of ``x`` (n, d), as a function of ``x`` whose derivatives of every order stay in
+    the autograd graph (and are 0)."""
+    return x.sum(1).exp() * 0
+
+
+def _context(problem: Problem, x: Tensor, columns: list[Tensor]) -> Context:
+    """What the equations see at the points ``x`` (float64, requiring grad) when the fields take the values
+    ``columns`` (one (n,) tensor per field, functions of ``x``)."""
+    store = FieldStore(x, torch.stack(columns, 1), problem.coordinates, problem.fields, problem.spatial)
+    return Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
+
+
 def _highest_frequency(v: np.ndarray) -> float:
     """The highest angular frequency along the last axis of ``v`` (lines over [-1, 1]) whose
     Hann-windowed amplitude, summed over the lines, exceeds RELATIVE_AMPLITUDE of the peak."""
@@ -193,7 +202,7 @@ def _highest_frequency(v: np.ndarray) -> float:
 
 
 def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | None:
-    """Why ``problem`` gets the plain MLP by default (one field, smooth data, nothing periodic), or None
+    """Why ``problem`` gets the plain MLP by default (one field, smooth data), or None
     where the cross-attention network is the default. ``freq``: ``data_frequencies(problem)`` where the
     caller has it (the probe takes up to a few tenths of a second)."""
     freq = data_frequencies(problem) if freq is None else freq
@@ -209,10 +218,10 @@ def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | Non
 
 def default_network(problem: Problem, device: torch.device, tokens: bool = False,
                     freq: np.ndarray | None = None) -> tuple[nn.Module, list[str], list[str]]:
-    """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data and nothing
-    periodic, else the cross-attention network; always the latter with ``tokens``, for AFE), the reasons
-    for its settings, and the periodic conditions it satisfies exactly (its bank snapped to the period:
-    they leave the loss). ``freq`` as for :func:`plain_network`."""
+    """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data, else the
+    cross-attention network; always the latter with ``tokens``, for AFE), the reasons for its settings,
+    and the periodic conditions it satisfies exactly (the MLP's embedding, or the bank snapped to the
+    period: they leave the loss). ``freq`` as for :func:`plain_network`."""
     d, f = len(problem.coordinates), len(problem.fields)
     freq = data_frequencies(problem) if freq is None else freq
     plain = None if tokens else plain_network(problem, freq)
@@ -254,17 +263,18 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),
                      plain: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Fill in what the user left out when a time budget is all they gave: Adam for half the budget,
-    then L-BFGS (``LBFGS_SHARE``); where conditions remain loss terms beside the equations (``soft_conditions``),
-    gradient-norm loss balancing (on the L-shaped Poisson problem it took the default's error from
-    1.7e-2 to 2.7e-3 at 120 s, on Kovasznay flow from 3.1e-2 to 1.5e-2; benchmarks/README.md); and for
-    the plain MLP (``plain``), new collocation points every 100 Adam steps (its fixed-point fits of
-    Burgers miss the shock in most runs: 2.9e-2-8.6e-2 against 1.6e-2-2.7e-2 with new points, at a cost
-    on the smooth problems that keeps them ahead of DeepXDE; for the cross-attention network it did not pay)."""
+    then L-BFGS (``TrainConfig.lbfgs_share``); where conditions remain loss terms beside the equations
+    (``soft_conditions``), gradient-norm loss balancing (on the L-shaped Poisson problem it took the
+    default's error from 1.7e-2 to 2.7e-3 at 120 s, on Kovasznay flow from 3.1e-2 to 1.5e-2;
+    benchmarks/README.md); and for the plain MLP (``plain``), new collocation points every 100 Adam steps
+    (its fixed-point fits of Burgers miss the shock in most runs: 2.9e-2-8.6e-2 against 1.6e-2-2.7e-2
+    with new points, at a cost on the smooth problems that keeps them ahead of DeepXDE; for the
+    cross-attention network it did not pay)."""
     out = dict(settings)
     reasons = []
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
         out.update(steps=10**9, lbfgs_steps=10**9)
-        out.setdefault("lbfgs_share", LBFGS_SHARE)
+        out.setdefault("lbfgs_share", TrainConfig.lbfgs_share)
         reasons.append(f"optimiser: Adam for {1 - out['lbfgs_share']:.0%} of the time budget, then L-BFGS for the rest")
         if plain and "resample_every" not in out:
             out["resample_every"] = 100
@@ -293,4 +303,5 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
                  f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})"]
 
 
-__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate", "plain_network"]
+__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate",
+           "plain_network"]
