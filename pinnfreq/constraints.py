@@ -9,6 +9,13 @@ has the equations (and the soft conditions) left to fit. What is imposed:
 
 - ``Initial(u0)``: A = u0(x), B = tau, with tau = (t - t0) / (t1 - t0);
   ``Initial(u0, derivative=u1)``: A = u0 + (t - t0) u1, B = tau^2;
+  with a ``time_scale`` s (in units of t1 - t0: the time the initial state takes to turn one radian,
+  ``pinnfreq.defaults.initial_rate``), the factor in tau is instead
+  ``(1 - exp(-(tau / s)^k)) / (1 - exp(-(1 / s)^k))`` (k = 1 or 2: the same order of contact at
+  tau = 0; 1 at tau = 1; tau^k in the limit s -> infinity). With tau^k the network must carry
+  N = (u - A) / tau^k, which for a solution turning fast is huge where tau is small: sin(x - 50 t)
+  asks N ~ 50 cos(x) near t = 0 and ~2 / tau after; the wave's u0 cos(10 pi t) asks ~500 u0. With the
+  scaled factor N = O(u) everywhere (advection at speed 50, 120 s: 0.74 -> 0.11; benchmarks/README.md);
 - ``Dirichlet(c, on=box.boundary)`` with a constant c, on a box (``Interval``, ``Rectangle``, ``Box``)
   factor of the domain, no ``where=``: A = c, B = prod_i (1 - xh_i^2) over that box's coordinates, xh_i
   the coordinate mapped to [-1, 1] (so B vanishes on every face and is 1 at the centre);
@@ -26,6 +33,7 @@ point set by autograd and kept in the batch's cache: they are constants of the p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
@@ -63,9 +71,10 @@ class HardConstraints(torch.nn.Module):
     """
 
     def __init__(self, coordinates: Sequence[str], fields: Sequence[str], plans: dict[int, _Field],
-                 lower: np.ndarray, upper: np.ndarray, time: int | None):
+                 lower: np.ndarray, upper: np.ndarray, time: int | None, time_scale: float | None = None):
         super().__init__()
         self.coordinates, self.fields, self.plans, self.time = tuple(coordinates), tuple(fields), plans, time
+        self.time_scale = _checked_scale(time_scale)
         self.register_buffer("lower", torch.as_tensor(lower, dtype=torch.get_default_dtype()), persistent=False)
         self.register_buffer("upper", torch.as_tensor(upper, dtype=torch.get_default_dtype()), persistent=False)
 
@@ -74,11 +83,15 @@ class HardConstraints(torch.nn.Module):
         return [t for p in self.plans.values() for t in p.terms]
 
     def describe(self) -> str:
-        return ", ".join(f"{self.fields[i]}: {' and '.join(p.terms)}" for i, p in self.plans.items())
+        out = ", ".join(f"{self.fields[i]}: {' and '.join(p.terms)}" for i, p in self.plans.items())
+        if self.time_scale is not None and any(p.initial is not None for p in self.plans.values()):
+            out += f" (the initial value's factor rising over a time scale {self.time_scale:.3g} of the interval)"
+        return out
 
     @classmethod
-    def from_problem(cls, problem: "Problem") -> "HardConstraints | None":
-        """The transform for every condition of ``problem`` that can be imposed exactly; None if none can."""
+    def from_problem(cls, problem: "Problem", time_scale: float | None = None) -> "HardConstraints | None":
+        """The transform for every condition of ``problem`` that can be imposed exactly; None if none can.
+        ``time_scale``: s of the module docstring (None: the factor tau^k)."""
         lower, upper = problem.domain.bounds
         t = problem.coordinates.index(problem.time) if problem.time is not None else None
         boxes = _box_factors(problem.domain)
@@ -106,7 +119,7 @@ class HardConstraints(torch.nn.Module):
                 del plans[k]
         if not plans:
             return None
-        out = cls(problem.coordinates, problem.fields, plans, lower, upper, t)
+        out = cls(problem.coordinates, problem.fields, plans, lower, upper, t, time_scale)
         out._check_finite(problem)
         return out
 
@@ -138,7 +151,7 @@ class HardConstraints(torch.nn.Module):
     # -- saving: what a solution file records, and rebuilding from it ------------------------------
     def spec(self) -> dict:
         """A JSON-able description (the initial values themselves are functions: only their names)."""
-        return {"time": self.time, "fields": {str(k): {
+        return {"time": self.time, "time_scale": self.time_scale, "fields": {str(k): {
             "constant": p.constant, "faces": p.faces, "initial": p.initial is not None,
             "derivative": p.derivative is not None, "terms": p.terms} for k, p in self.plans.items()}}
 
@@ -160,7 +173,7 @@ class HardConstraints(torch.nn.Module):
                                      f"{tuple(fields)}: it is not the problem this solution was trained on")
                 plan.initial, plan.derivative = condition.value, condition.derivative
             plans[int(k)] = plan
-        return cls(coordinates, fields, plans, lower, upper, spec["time"])
+        return cls(coordinates, fields, plans, lower, upper, spec["time"], spec.get("time_scale"))  # absent: older files
 
     # -- the transform -------------------------------------------------------------------------------
     def _particular(self, x: Tensor, k: int) -> Tensor:
@@ -186,7 +199,9 @@ class HardConstraints(torch.nn.Module):
             b = b * (1 - xh * xh)
         if plan.initial is not None:
             tau = (x[:, self.time] - lower[self.time]) / (upper[self.time] - lower[self.time])
-            b = b * tau ** (2 if plan.derivative is not None else 1)
+            k = 2 if plan.derivative is not None else 1
+            s = self.time_scale
+            b = b * (tau**k if s is None else -torch.expm1(-(tau / s) ** k) / -math.expm1(-(1 / s) ** k))
         return b
 
     def parts(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -251,6 +266,16 @@ class _NeedsProblem(torch.nn.Module):
                          "grid, errors and history read without it, e.g. with h5py)")
 
     jet = forward
+
+
+def _checked_scale(time_scale: float | None) -> float | None:
+    if time_scale is None:
+        return None
+    if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)) or not math.isfinite(time_scale) \
+            or time_scale <= 0:
+        raise ValueError(f"time_scale must be a positive number (a fraction of the time interval) or None, "
+                         f"got {time_scale!r}")
+    return float(time_scale)
 
 
 def _value(value: Value, coords: dict[str, Tensor], like: Tensor, owner: str) -> Tensor:

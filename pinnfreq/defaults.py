@@ -77,6 +77,7 @@ MARGIN = 1.5
 # Helmholtz (sin(pi x) sin(4 pi y), measured 15.7) and Kovasznay flow (15.7) were won by the MLP at 120 s
 MLP_REACH = 20.0
 LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
+TURNS = 2 * math.pi  # the initial state turning a full period over the time interval: the hard constraints rise faster
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -152,6 +153,19 @@ def initial_rate(problem: Problem, n: int = 4096) -> float:
         turning = float((r[:, None] - basis @ coef).pow(2).mean().sqrt())
         out = max(out, turning if turning > 1e-6 * float(r.pow(2).mean().sqrt()) else 0.0)
     return out / spread
+
+
+def time_scale(problem: Problem) -> float | None:
+    """The time the initial state takes to turn one radian, as a fraction of the time interval (the hard
+    constraints' ``time_scale``: their factor in time rises over it), or None where the state turns less
+    than a radian over the whole interval (heat: 0; Burgers, Allen-Cahn, KdV: 1.6 rad) or nothing is
+    known of it (see :func:`initial_rate`)."""
+    if problem.time is None:
+        return None
+    lower, upper = problem.domain.bounds
+    axis = problem.coordinates.index(problem.time)
+    turns = initial_rate(problem) * float(upper[axis] - lower[axis])
+    return 1.0 / turns if turns > TURNS else None
 
 
 def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
@@ -304,4 +318,4 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
 
 
 __all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate",
-           "plain_network"]
+           "plain_network", "time_scale"]

@@ -11,7 +11,8 @@ from . import distributed
 from .afe import AFE
 from .conditions import Periodic
 from .constraints import HardConstraints
-from .defaults import data_frequencies, default_network, default_plugins, default_settings, plain_network
+from .defaults import (data_frequencies, default_network, default_plugins, default_settings, plain_network,
+                       time_scale)
 from .model import PINNModel
 from .nn import MODELS, build
 from .problem import Problem
@@ -75,7 +76,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     freq = data_frequencies(problem) if model is None else None  # the default network's probe, run once
     periodic: list[str] = []  # Periodic conditions the network satisfies by construction
     # (a bad hard_constraints value builds nothing here and is refused by TrainConfig below)
-    constraints = HardConstraints.from_problem(problem) if settings.get("hard_constraints", True) is True else None
+    constraints = HardConstraints.from_problem(problem, time_scale(problem)) \
+        if settings.get("hard_constraints", True) is True else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
         plugins, chosen = default_plugins(problem, settings, plugins)
         plain = model is None and plain_network(problem, freq) is not None

@@ -119,3 +119,58 @@ def test_hard_constraints_solve_helmholtz_and_switch_off():
     assert "term/dirichlet" in soft.history
     with pytest.raises(ValueError, match="hard_constraints"):
         pf.solve(problem, steps=1, hard_constraints="yes")
+
+
+@pytest.mark.parametrize("derivative", [None, lambda x: x * (1 - x)])
+def test_time_scale_keeps_the_values_exact_and_the_jets_right(derivative):
+    space = pf.Interval(0.0, 1.0, name="x")
+    problem = pf.Problem(space * pf.Time(0.0, 2.0), "u", lambda u: u.tt - 4 * u.xx, conditions=[
+        pf.Initial(lambda x: torch.sin(math.pi * x), derivative=derivative), pf.Dirichlet(0.0, on=space.boundary)])
+    model = model_for(problem, HardConstraints.from_problem(problem, time_scale=0.05))
+    x = torch.rand(30, 1, dtype=torch.float64)
+    start = torch.cat([x, torch.zeros_like(x)], 1).requires_grad_(True)
+    u = model(start)[:, 0]
+    assert torch.allclose(u, torch.sin(math.pi * x[:, 0]), atol=1e-14)
+    if derivative is not None:  # the factor still vanishes to second order at t0: u_t(x, 0) = u1 exactly
+        (du,) = torch.autograd.grad(u.sum(), start)
+        assert torch.allclose(du[:, 1], x[:, 0] * (1 - x[:, 0]), atol=1e-12)
+    # the factor in time: 1 at the end of the interval, near 1 beyond a few time scales (tau^k would be 0.1^k at
+    # tau = 0.1), never falling
+    hc = model.constraints
+    tau = torch.tensor([0.0, 0.01, 0.1, 0.5, 1.0], dtype=torch.float64)
+    pts = torch.stack([torch.full_like(tau, 0.5), 2 * tau], 1)  # x = 0.5: the Dirichlet factor is 1
+    b = hc.parts(pts)[1][:, 0]
+    assert b[0] == 0 and b[-1] == pytest.approx(1.0) and b[2] > 0.8 and bool((b.diff() >= 0).all())
+    pts = torch.rand(40, 2, dtype=torch.float64) * torch.tensor([1.0, 2.0], dtype=torch.float64)
+    pairs = [(0, 0), (1, 1), (0, 1)]
+    jet = model.forward_jet(pts, pairs, {})
+    p = pts.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(model(p)[:, 0].sum(), p, create_graph=True)
+    assert torch.allclose(jet.g[..., 0].T, g, atol=1e-10)
+    (h,) = torch.autograd.grad(g[:, 1].sum(), p)
+    assert torch.allclose(jet.h[1, :, 0], h[:, 1], atol=1e-8)
+
+
+def test_time_scale_tends_to_the_power_and_is_validated():
+    problem = wave_problem()
+    x = torch.rand(20, 2, dtype=torch.float64) * torch.tensor([1.0, 2.0], dtype=torch.float64)
+    plain = HardConstraints.from_problem(problem).parts(x)[1]
+    slow = HardConstraints.from_problem(problem, time_scale=1e3).parts(x)[1]
+    assert torch.allclose(slow, plain, rtol=1e-5)
+    for bad in (0.0, -1.0, float("nan"), "fast", True):
+        with pytest.raises(ValueError, match="time_scale"):
+            HardConstraints.from_problem(problem, time_scale=bad)
+
+
+def test_solution_file_keeps_the_time_scale(tmp_path):
+    space = pf.Interval(0.0, 2 * math.pi, name="x")
+    problem = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t + 50 * u.x, name="advection",
+                         conditions=[pf.Initial(lambda x: torch.sin(x)), pf.Periodic("x")])
+    sol = pf.solve(problem, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
+    assert sol.model.constraints.time_scale == pytest.approx(1 / 50, rel=0.05)  # sin(x - 50 t): 50 rad per unit time
+    assert any("time scale 0.02" in e for e in sol.history["events"])
+    sol.save(tmp_path / "a.h5")
+    back = pf.Solution.load(tmp_path / "a.h5", problem=problem)
+    pts = np.random.default_rng(0).uniform([0, 0], [2 * math.pi, 1], (30, 2))
+    assert back.model.constraints.time_scale == sol.model.constraints.time_scale
+    assert np.array_equal(back.evaluate(pts), sol.evaluate(pts))

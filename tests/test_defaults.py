@@ -8,7 +8,7 @@ import torch
 
 import pinnfreq as pf
 from pinnfreq.defaults import (BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings,
-                               initial_rate)
+                               initial_rate, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -54,6 +54,12 @@ def test_the_initial_rate_is_the_time_frequency_of_a_travelling_wave(speed, leve
     assert initial_rate(wave) == pytest.approx(2 * 3 * math.pi, rel=0.02)
     still = pf.Problem(line * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx, [pf.Initial(1.0)])
     assert initial_rate(still) == 0.0 and initial_rate(poisson(2.0)) == 0.0  # nothing moves; no time
+
+
+def test_the_time_scale_is_a_radian_of_the_initial_turn_where_it_turns_a_period():
+    # speed 50 over t in [0, 2]: 100 rad, a radian in 1/100 of the interval; speed 3: 6 rad, less than a period
+    assert time_scale(advection(50.0)) == pytest.approx(1 / 100, rel=0.02)
+    assert time_scale(advection(3.0)) is None and time_scale(poisson(2.0)) is None
 
 
 def test_a_fast_initial_evolution_gets_the_cross_attention_network():
