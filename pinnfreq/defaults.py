@@ -63,6 +63,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .afe import post_features
 from .calling import call
 from .conditions import Context, Dirichlet, Initial, Periodic
 from .diff import FieldStore
@@ -77,7 +78,12 @@ MARGIN = 1.5
 # Helmholtz (sin(pi x) sin(4 pi y), measured 15.7) and Kovasznay flow (15.7) were won by the MLP at 120 s
 MLP_REACH = 20.0
 LINES, LINE_POINTS = 16, 4096  # the spectral probe's lines per coordinate and points per line
+BIN = 2 * math.pi / (2.0 * LINE_POINTS / (LINE_POINTS - 1))  # its frequency resolution: the lines span a length 2
 TURNS = 2 * math.pi  # the initial state turning a full period over the time interval: the hard constraints rise faster
+PEAK_AMPLITUDE = 1e-2  # a peak of the data's spectrum is a line above this fraction of the top
+MAX_LINES = 32  # lines per coordinate at most (one token of the CPU-size network)
+SHARP = 10.0  # a line stands this many times above the amplitude 3 bins away
+EXPLAINED = 0.9  # lines explaining this fraction of the data's energy beyond the bank's reach replace the stretch
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -89,21 +95,65 @@ def data_frequencies(problem: Problem) -> np.ndarray:
     Measured along LINES lines per coordinate (the other coordinates at scattered positions in the
     box), LINE_POINTS points each: a resolution no full grid of the box affords in 2-D or 3-D.
     """
+    out = np.array([max((_highest_frequency(amp) for amp in spectra), default=0.0) for spectra in _spectra(problem)])
+    if problem.time is not None:
+        lower, upper = problem.domain.bounds
+        axis = problem.coordinates.index(problem.time)
+        out[axis] = max(out[axis], initial_rate(problem) * (upper[axis] - lower[axis]) / 2)
+    return out
+
+
+def spectral_lines(problem: Problem) -> list[tuple[np.ndarray, float]]:
+    """Per coordinate, the data's spectral lines beyond the bank's reach and how much of the data they explain.
+
+    In the data's spectra along the probe's lines (:func:`data_frequencies`), a line is a local maximum
+    above PEAK_AMPLITUDE of the function's top, beyond |omega| = BANK_REACH (normalised box), standing
+    SHARP times above the amplitude 3 bins away (past a Hann main lobe a sinusoid's leakage is ~1e-3 of
+    it; a chirp's ripple is not), located between bins by a parabola through the log amplitudes (the
+    shape of a Hann peak: ~1e-3 bin for a clean sinusoid). Returns, per coordinate, the lines' |omega|
+    (strongest first, at most MAX_LINES) and the least, over the data functions, of the fraction of their
+    energy beyond BANK_REACH (in bins above RELATIVE_AMPLITUDE of the top: what :func:`data_frequencies`
+    counts) within the main lobes (+-2 bins) of the lines: 1 for sin(500 pi x), or for data with nothing
+    beyond the bank's reach; 0 for a chirp's continuous spectrum.
+    """
+    out = []
+    for spectra in _spectra(problem):
+        lines: dict[float, float] = {}
+        explained = 1.0
+        for amp in spectra:
+            beyond = np.arange(len(amp)) * BIN > BANK_REACH
+            near = np.zeros(len(amp), bool)
+            for k in np.nonzero(beyond[3:-3])[0] + 3:
+                if (amp[k] >= PEAK_AMPLITUDE * amp.max() and amp[k] >= amp[k - 1] and amp[k] > amp[k + 1]
+                        and amp[k] >= SHARP * max(amp[k - 3], amp[k + 3])):
+                    a, b, c = np.log(amp[k - 1:k + 2])
+                    w = round((k + 0.5 * (a - c) / (a - 2 * b + c)) * BIN, 6)  # a local maximum: a - 2b + c < 0
+                    lines[w] = max(lines.get(w, 0.0), amp[k] / amp.max())
+                    near[k - 2:k + 3] = True
+            seen = beyond & (amp >= RELATIVE_AMPLITUDE * amp.max())
+            if seen.any():
+                explained = min(explained, float((amp[seen & near] ** 2).sum() / (amp[seen] ** 2).sum()))
+        out.append((np.array(sorted(lines, key=lambda w: -lines[w])[:MAX_LINES]), explained))
+    return out
+
+
+def _spectra(problem: Problem) -> list[list[np.ndarray]]:
+    """Per coordinate, per data function that varies along it: the Hann-windowed amplitude spectrum along
+    LINES lines of LINE_POINTS points (the other coordinates at scattered positions), summed over the lines."""
     d = len(problem.coordinates)
     lower, upper = problem.domain.bounds
     rng = np.random.default_rng(0)
-    out = np.zeros(d)
+    out = []
     for axis in range(d):
         mesh = np.repeat(lower + (upper - lower) * rng.random((LINES, d)), LINE_POINTS, axis=0)
         mesh[:, axis] = np.tile(np.linspace(lower[axis], upper[axis], LINE_POINTS), LINES)
+        spectra = []
         for values in _data_on(problem, mesh):
             v = np.where(np.isfinite(values), values, 0.0).reshape(LINES, LINE_POINTS)
             v = v - v.mean(1, keepdims=True)
             if np.ptp(v) > 1e-9 * (1 + np.abs(values).max()):  # not round-off of a constant
-                out[axis] = max(out[axis], _highest_frequency(v))
-    if problem.time is not None:
-        axis = problem.coordinates.index(problem.time)
-        out[axis] = max(out[axis], initial_rate(problem) * (upper[axis] - lower[axis]) / 2)
+                spectra.append(np.abs(np.fft.rfft(v * np.hanning(LINE_POINTS), axis=-1)).sum(0))
+        out.append(spectra)
     return out
 
 
@@ -206,13 +256,10 @@ def _context(problem: Problem, x: Tensor, columns: list[Tensor]) -> Context:
     return Context(store, {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.parameters.items()})
 
 
-def _highest_frequency(v: np.ndarray) -> float:
-    """The highest angular frequency along the last axis of ``v`` (lines over [-1, 1]) whose
-    Hann-windowed amplitude, summed over the lines, exceeds RELATIVE_AMPLITUDE of the peak."""
-    n = v.shape[-1]
-    amp = np.abs(np.fft.rfft(v * np.hanning(n), axis=-1)).sum(0)
-    k = np.nonzero(amp >= RELATIVE_AMPLITUDE * amp.max())[0].max()
-    return 2 * math.pi * k / (2.0 * n / (n - 1))  # the lines span a length 2 in normalised units
+def _highest_frequency(amp: np.ndarray) -> float:
+    """The highest angular frequency of a spectrum from :func:`_spectra` whose amplitude exceeds
+    RELATIVE_AMPLITUDE of the peak."""
+    return np.nonzero(amp >= RELATIVE_AMPLITUDE * amp.max())[0].max() * BIN
 
 
 def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | None:
@@ -243,7 +290,17 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     if plain is not None:
         axes = [problem.coordinates.index(c.coordinate) for c in periodic]
         return MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes), [plain], [c.name for c in periodic]
-    stretch = np.maximum(1.0, MARGIN * freq / BANK_REACH)
+    # spectral lines beyond the bank's reach that explain the data along a coordinate become tokens of their
+    # own; the bank then need only reach what is left there (along time: the initial state's rate)
+    need, lines = freq.copy(), []
+    for axis, (ws, explained) in enumerate(spectral_lines(problem) if (freq > BANK_REACH).any() else []):
+        if len(ws) and explained >= EXPLAINED and freq[axis] > BANK_REACH:
+            lines += [(axis, w) for w in ws]
+            need[axis] = 0.0
+            if problem.coordinates[axis] == problem.time:
+                lower, upper = problem.domain.bounds
+                need[axis] = initial_rate(problem) * (upper[axis] - lower[axis]) / 2
+    stretch = np.maximum(1.0, MARGIN * need / BANK_REACH)
     reasons = []
     if device.type == "cpu":
         size = dict(hidden_channels=32, n_layers=2, n_base=32, n_scales=4)
@@ -264,7 +321,10 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
         reasons.append(f"bank: the data's frequencies exceed the bank's reach {BANK_REACH:g} ({parts}); "
                        f"frequencies stretched, beta_init {beta:.3g}" + (", low-frequency output on" if wide else ""))
     else:
-        reasons.append("bank: the seed's (sigma=1, beta_init=0.1); the data's frequencies are within its reach")
+        rest = "what the spectral lines leave is" if lines else "the data's frequencies are"
+        reasons.append(f"bank: the seed's (sigma=1, beta_init=0.1); {rest} within its reach")
+    if lines:
+        reasons.append(_add_line_tokens(net, lines, problem.coordinates))
     for c in periodic:
         net.bank.make_periodic(problem.coordinates.index(c.coordinate))
     if periodic:
@@ -272,6 +332,21 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
         reasons.append(f"periodic: the bank's frequencies along {', '.join(names)} snapped to multiples of 2 pi / "
                        f"period, so {', '.join(c.name for c in periodic)} hold exactly")
     return net, reasons, [c.name for c in periodic]
+
+
+def _add_line_tokens(net: CrossAttentionNet, lines: list[tuple[int, float]], coordinates: Sequence[str]) -> str:
+    """Append tokens of Fourier features at the data's spectral lines (AFE's features, built before training
+    from the data instead of from the solution so far: ``pinnfreq.afe.post_features``, each line along its
+    coordinate, the tokens filled by cycling through the lines with random phases). Returns the reason."""
+    k = np.zeros((len(lines), net.config["in_channels"]))
+    for row, (axis, w) in enumerate(lines):
+        k[row, axis] = w / math.pi  # post_features' omega = pi k (the normalised box has length 2)
+    generator = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ())))  # from the run's seed
+    omega, phase, scale = post_features(k, net.token_width, "repeat", generator, net.bank.omega.dtype)
+    tokens = net.add_tokens(omega, phase, scale)
+    parts = ", ".join(f"{coordinates[a]}: |omega| {w:.1f}" for a, w in lines)
+    return (f"tokens: the data's spectral lines beyond the bank's reach ({parts}) as {tokens.stop - tokens.start} "
+            "token(s) of Fourier features at those frequencies; the bank reaches only what they leave")
 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),
