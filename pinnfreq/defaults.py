@@ -293,9 +293,12 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     # spectral lines beyond the bank's reach that explain the data along a coordinate become tokens of their
     # own; the bank then need only reach what is left there (along time: the initial state's rate)
     need, lines = freq.copy(), []
+    periodic_axes = {problem.coordinates.index(c.coordinate) for c in periodic}
     for axis, (ws, explained) in enumerate(spectral_lines(problem) if (freq > BANK_REACH).any() else []):
         if len(ws) and explained >= EXPLAINED and freq[axis] > BANK_REACH:
-            lines += [(axis, w) for w in ws]
+            if axis in periodic_axes:  # snapped like the bank: multiples of 2 pi / 2, the normalised period
+                ws = list(dict.fromkeys(math.pi * np.maximum(1, np.round(ws / math.pi))))  # strongest first
+            lines += [(axis, float(w)) for w in ws]
             need[axis] = 0.0
             if problem.coordinates[axis] == problem.time:
                 lower, upper = problem.domain.bounds

@@ -8,7 +8,7 @@ import torch
 
 import pinnfreq as pf
 from pinnfreq.defaults import (BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings,
-                               initial_rate, time_scale)
+                               initial_rate, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -70,14 +70,37 @@ def test_a_fast_initial_evolution_gets_the_cross_attention_network():
     assert isinstance(default_network(advection(3.0), torch.device("cpu"))[0], pf.MLP)
 
 
-def test_a_high_frequency_source_stretches_the_bank_and_lowers_beta():
-    net, why, _ = default_network(poisson(50 * math.pi), torch.device("cpu"))
-    reach = net.bank.omega.abs().max().item()
-    assert reach > 1.5 * 25 * math.pi * 0.5  # the bank now reaches the data's |omega| ~ 78
-    assert net.bank.beta.item() < 0.1 * BANK_REACH / 60 and net.low is not None
+def chirp(k: float):
+    line = pf.Interval(-1.0, 1.0)
+    return pf.Problem(line, "u", lambda u, x: u.xx + torch.sin(k * x**2), [pf.Dirichlet(0.0, on=line.boundary)])
+
+
+def test_a_broadband_high_frequency_source_stretches_the_bank_and_lowers_beta():
+    # a chirp's frequencies fill 0 .. 2 k: no spectral line explains them, so the bank reaches for them
+    ((lines, explained),) = spectral_lines(chirp(50.0))
+    assert explained < 0.5
+    net, why, _ = default_network(chirp(50.0), torch.device("cpu"))
+    assert net.bank.omega.abs().max().item() > 1.5 * 100  # the bank now reaches the data's |omega| ~ 100
+    assert net.bank.beta.item() < 0.1 * BANK_REACH / 100 and net.low is not None and net.post.n_features == 0
     assert "stretched" in why[1]
     plain, why, _ = default_network(poisson(2 * math.pi), torch.device("cpu"), tokens=True)  # as for AFE
     assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
+
+
+def test_a_spectral_line_of_the_data_becomes_a_token_and_the_bank_keeps_its_scale():
+    # sin(50 pi x) on [0, 1]: |omega| 25 pi in the normalised box, one line, all of the data beyond the reach
+    ((lines, explained),) = spectral_lines(poisson(50 * math.pi))
+    assert lines == pytest.approx([25 * math.pi], rel=1e-4) and explained == 1.0
+    net, why, _ = default_network(poisson(50 * math.pi), torch.device("cpu"))
+    assert net.n_tokens == net.n_base_tokens + 1 and net.post.n_features == net.token_width
+    assert torch.allclose(net.post.omega[:, 0].abs(), torch.tensor(25 * math.pi), rtol=1e-4)
+    assert math.isclose(net.bank.beta.item(), 0.1, rel_tol=1e-5) and net.bank.omega.abs().max().item() < 2 * BANK_REACH
+    assert "spectral lines" in why[2] and "x: |omega| 78.5" in why[2]
+    # the token reloads with the network (AFE's tokens do)
+    back = pf.CrossAttentionNet(**net.config)
+    back.load_state_dict(net.state_dict())
+    x = torch.rand(16, 1) * 2 - 1
+    assert torch.equal(back(x), net(x))
 
 
 def test_one_smooth_field_gets_a_plain_mlp():
