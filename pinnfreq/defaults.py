@@ -12,10 +12,22 @@ The choices, each recorded in the history's events with its reason:
   blocks exactly the frequencies the data ask for), and, stretched 2x or more, the composite
   low-frequency output is switched on (a stretched bank has fewer slow features; PINN losses weight mode k by k^2 or more, so the low
   modes are the slow ones).
+- **The data's spectral lines as tokens.** Where the data beyond the bank's reach are a few sharp
+  spectral lines (sin(500 pi x), not a chirp: ``spectral_lines``), each line becomes Fourier features
+  at exactly its frequency, appended as tokens (AFE's features, taken from the data before training
+  instead of from the solution during it), where the bank would otherwise be stretched more than
+  MAX_STRETCH to reach them; the bank then keeps the seed's scale, the lines carrying the high
+  frequencies. A bank of 128 features stretched 59x for the heat equation's sin(500 pi x) fits the
+  collocation points and nothing between them (120 s, 3 seeds: 0.88-1.08; with the line as a token
+  and the seed's bank: 0.024-0.028). Nearer (the multi-scale Poisson 1-D, 5.9x) the stretch alone
+  did better than with the line as a token too (benchmarks/README.md).
 - **The time scale of the initial state.** Along time the data (initial values) show nothing of how
   fast the solution turns: sin(x) advected at speed 50 is smooth data and a solution with 8 periods in
   t. The equations at u = u0 give the initial u_t (``initial_rate``); the part of it out of phase with
-  u0 (a travelling wave's, not a decay's) counts as a frequency along time.
+  u0 (a travelling wave's, not a decay's) counts as a frequency along time. Where it turns a period or
+  more over the interval, the hard constraints' factor in time rises over one radian of the turn
+  (``time_scale``; :mod:`pinnfreq.constraints`), so that the network carries values of the solution's
+  size instead of (u - u0) / tau^k: at 120 s over 3 seeds, advection 0.73 -> 0.49, the wave 0.44 -> 0.31.
 - **A plain network where one smooth field is sought.** For one field whose data carry no frequency
   above |omega| = 20 (``MLP_REACH``, the seed's bank's reach), the network is
   a tanh MLP, 4 x 50 (the size of DeepXDE's examples): at equal time its steps cost a third of the
@@ -83,7 +95,11 @@ TURNS = 2 * math.pi  # the initial state turning a full period over the time int
 PEAK_AMPLITUDE = 1e-2  # a peak of the data's spectrum is a line above this fraction of the top
 MAX_LINES = 32  # lines per coordinate at most (one token of the CPU-size network)
 SHARP = 10.0  # a line stands this many times above the amplitude 3 bins away
-EXPLAINED = 0.9  # lines explaining this fraction of the data's energy beyond the bank's reach replace the stretch
+EXPLAINED = 0.9
+# a bank stretched further than this to reach spectral lines keeps the seed's scale instead (the lines are
+# tokens): measured between the multi-scale Poisson 1-D's 5.9x (the stretch alone best: with its line as a
+# token too, 120 s, 3 seeds, 4.9e-3-8.9e-3 against 5.9e-4-2.8e-3) and the heat equation's 59x
+MAX_STRETCH = 10.0  # lines explaining this fraction of the data's energy beyond the bank's reach replace the stretch
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -290,12 +306,14 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     if plain is not None:
         axes = [problem.coordinates.index(c.coordinate) for c in periodic]
         return MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes), [plain], [c.name for c in periodic]
-    # spectral lines beyond the bank's reach that explain the data along a coordinate become tokens of their
-    # own; the bank then need only reach what is left there (along time: the initial state's rate)
+    # spectral lines the bank would have to stretch past MAX_STRETCH to reach become tokens of their own where
+    # they explain the data along a coordinate; the bank reaches only what is left (along time: the initial
+    # state's rate)
     need, lines = freq.copy(), []
     periodic_axes = {problem.coordinates.index(c.coordinate) for c in periodic}
-    for axis, (ws, explained) in enumerate(spectral_lines(problem) if (freq > BANK_REACH).any() else []):
-        if len(ws) and explained >= EXPLAINED and freq[axis] > BANK_REACH:
+    for axis, (ws, explained) in enumerate(spectral_lines(problem) if (freq > MAX_STRETCH * BANK_REACH / MARGIN).any()
+                                           else []):
+        if len(ws) and explained >= EXPLAINED and MARGIN * freq[axis] / BANK_REACH > MAX_STRETCH:
             if axis in periodic_axes:  # snapped like the bank: multiples of 2 pi / 2, the normalised period
                 ws = list(dict.fromkeys(math.pi * np.maximum(1, np.round(ws / math.pi))))  # strongest first
             lines += [(axis, float(w)) for w in ws]
@@ -349,7 +367,7 @@ def _add_line_tokens(net: CrossAttentionNet, lines: list[tuple[int, float]], coo
     tokens = net.add_tokens(omega, phase, scale)
     parts = ", ".join(f"{coordinates[a]}: |omega| {w:.1f}" for a, w in lines)
     return (f"tokens: the data's spectral lines beyond the bank's reach ({parts}) as {tokens.stop - tokens.start} "
-            "token(s) of Fourier features at those frequencies; the bank reaches only what they leave")
+            "token(s) of Fourier features at those frequencies")
 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),

@@ -80,27 +80,32 @@ def test_a_broadband_high_frequency_source_stretches_the_bank_and_lowers_beta():
     ((lines, explained),) = spectral_lines(chirp(50.0))
     assert explained < 0.5
     net, why, _ = default_network(chirp(50.0), torch.device("cpu"))
-    assert net.bank.omega.abs().max().item() > 1.5 * 100  # the bank now reaches the data's |omega| ~ 100
+    assert net.bank.omega.abs().max().item() > 4 * BANK_REACH  # the bank now reaches for the data's |omega| ~ 100
     assert net.bank.beta.item() < 0.1 * BANK_REACH / 100 and net.low is not None and net.post.n_features == 0
     assert "stretched" in why[1]
     plain, why, _ = default_network(poisson(2 * math.pi), torch.device("cpu"), tokens=True)  # as for AFE
     assert math.isclose(plain.bank.beta.item(), 0.1, rel_tol=1e-5) and plain.low is None and "seed's" in why[1]
 
 
-def test_a_spectral_line_of_the_data_becomes_a_token_and_the_bank_keeps_its_scale():
-    # sin(50 pi x) on [0, 1]: |omega| 25 pi in the normalised box, one line, all of the data beyond the reach
-    ((lines, explained),) = spectral_lines(poisson(50 * math.pi))
-    assert lines == pytest.approx([25 * math.pi], rel=1e-4) and explained == 1.0
-    net, why, _ = default_network(poisson(50 * math.pi), torch.device("cpu"))
+def test_a_spectral_line_of_the_data_becomes_a_token_and_a_far_one_leaves_the_bank_alone():
+    # sin(300 pi x) on [0, 1]: |omega| 150 pi in the normalised box, one line, all of the data beyond the reach
+    ((lines, explained),) = spectral_lines(poisson(300 * math.pi))
+    assert lines == pytest.approx([150 * math.pi], rel=1e-4) and explained == 1.0
+    net, why, _ = default_network(poisson(300 * math.pi), torch.device("cpu"))
     assert net.n_tokens == net.n_base_tokens + 1 and net.post.n_features == net.token_width
-    assert torch.allclose(net.post.omega[:, 0].abs(), torch.tensor(25 * math.pi), rtol=1e-4)
+    assert torch.allclose(net.post.omega[:, 0].abs(), torch.tensor(150 * math.pi), rtol=1e-4)
+    # stretching the bank 35x to reach it would spread its features too thin: the seed's bank
     assert math.isclose(net.bank.beta.item(), 0.1, rel_tol=1e-5) and net.bank.omega.abs().max().item() < 2 * BANK_REACH
-    assert "spectral lines" in why[2] and "x: |omega| 78.5" in why[2]
+    assert "spectral lines" in why[2] and "x: |omega| 471.2" in why[2]
     # the token reloads with the network (AFE's tokens do)
     back = pf.CrossAttentionNet(**net.config)
     back.load_state_dict(net.state_dict())
     x = torch.rand(16, 1) * 2 - 1
     assert torch.equal(back(x), net(x))
+    # a line within MAX_STRETCH of the reach (sin(50 pi x): 5.9x): the bank stretched to it, no token
+    near, why, _ = default_network(poisson(50 * math.pi), torch.device("cpu"))
+    assert near.post.n_features == 0 and near.bank.omega.abs().max().item() > 25 * math.pi
+    assert "stretched" in why[1] and not any("spectral lines" in w for w in why)
 
 
 def test_one_smooth_field_gets_a_plain_mlp():
