@@ -208,7 +208,7 @@ def initial_rate(problem: Problem, n: int = 4096) -> float:
     except Exception:  # noqa: BLE001 -- a probe: what it cannot evaluate tells nothing
         return 0.0
     spread = max(float(d.pow(2).mean().sqrt()) for d in deviations)
-    if spread < 1e-12 or not rates or not all(bool(torch.isfinite(r).all()) for r in rates):
+    if not math.isfinite(spread) or spread < 1e-12 or not rates or not all(bool(torch.isfinite(r).all()) for r in rates):
         return 0.0
     if second_order:
         return math.sqrt(max(float((r - r.mean()).pow(2).mean().sqrt()) for r in rates) / spread)
