@@ -15,7 +15,8 @@ has the equations (and the soft conditions) left to fit. What is imposed:
   tau = 0; 1 at tau = 1; tau^k in the limit s -> infinity). With tau^k the network must carry
   N = (u - A) / tau^k, which for a solution turning fast is huge where tau is small: sin(x - 50 t)
   asks N ~ 50 cos(x) near t = 0 and ~2 / tau after; the wave's u0 cos(10 pi t) asks ~500 u0. With the
-  scaled factor N = O(u) everywhere (advection at speed 50, 120 s: 0.74 -> 0.11; benchmarks/README.md);
+  scaled factor N = O(u) everywhere (120 s, medians of 3 seeds: advection at speed 50 0.73 -> 0.49, the
+  wave 0.44 -> 0.31; benchmarks/README.md);
 - ``Dirichlet(c, on=box.boundary)`` with a constant c, on a box (``Interval``, ``Rectangle``, ``Box``)
   factor of the domain, no ``where=``: A = c, B = prod_i (1 - xh_i^2) over that box's coordinates, xh_i
   the coordinate mapped to [-1, 1] (so B vanishes on every face and is 1 at the centre);
