@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import (BANK_REACH, MLP_REACH, data_frequencies, default_network, default_plugins, default_settings,
-                               initial_rate, spectral_lines, time_scale)
+from pinnfreq.defaults import (BANK_REACH, LONG_BUDGET, MLP_REACH, data_frequencies, default_network, default_plugins,
+                               default_settings, initial_rate, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -134,7 +134,9 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert balanced["adaptive_weights"] == "gradnorm" and "dirichlet" in why[-1]
     assert "adaptive_weights" not in default_settings({"time_budget": 10.0, "weights": {"dirichlet": 5.0}},
                                                       ["dirichlet"])[0]
-    assert "resample_every" not in out  # the cross-attention network trains on one point set
+    assert "resample_every" not in out  # the cross-attention network trains on one point set ...
+    long, why = default_settings({"time_budget": LONG_BUDGET})  # ... unless the budget is long
+    assert long["resample_every"] == 100 and "long fits of fixed points drift" in why[-1]
     plain, why = default_settings({"time_budget": 10.0}, plain=True)  # the MLP: new points every 100 steps
     assert plain["resample_every"] == 100 and "every 100 Adam steps" in why[-1]
     assert default_settings({"time_budget": 10.0, "resample_every": 0}, plain=True)[0]["resample_every"] == 0
