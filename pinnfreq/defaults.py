@@ -96,14 +96,14 @@ TURNS = 2 * math.pi  # the initial state turning a full period over the time int
 PEAK_AMPLITUDE = 1e-2  # a peak of the data's spectrum is a line above this fraction of the top
 MAX_LINES = 32  # lines per coordinate at most (one token of the CPU-size network)
 SHARP = 10.0  # a line stands this many times above the amplitude 3 bins away
-EXPLAINED = 0.9
+EXPLAINED = 0.9  # lines explaining this fraction of the data's energy beyond the bank's reach count
 # a bank stretched further than this to reach spectral lines keeps the seed's scale instead (the lines are
 # tokens): measured between the multi-scale Poisson 1-D's 5.9x (the stretch alone best: with its line as a
 # token too, 120 s, 3 seeds, 4.9e-3-8.9e-3 against 5.9e-4-2.8e-3) and the heat equation's 59x
 MAX_STRETCH = 10.0
 # from this time budget (s) on, the cross-attention network also trains on new points every 100 Adam steps:
 # between the 120 s where that did not pay and the 600 s where it did (benchmarks/README.md)
-LONG_BUDGET = 300.0  # lines explaining this fraction of the data's energy beyond the bank's reach replace the stretch
+LONG_BUDGET = 300.0
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -228,8 +228,8 @@ def initial_rate(problem: Problem, n: int = 4096) -> float:
 def time_scale(problem: Problem) -> float | None:
     """The time the initial state takes to turn one radian, as a fraction of the time interval (the hard
     constraints' ``time_scale``: their factor in time rises over it), or None where the state turns less
-    than a radian over the whole interval (heat: 0; Burgers, Allen-Cahn, KdV: 1.6 rad) or nothing is
-    known of it (see :func:`initial_rate`)."""
+    than a full period (TURNS radians) over the whole interval (heat: 0; Burgers, Allen-Cahn, KdV: 1.6 rad)
+    or nothing is known of it (see :func:`initial_rate`)."""
     if problem.time is None:
         return None
     lower, upper = problem.domain.bounds
