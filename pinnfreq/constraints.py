@@ -20,13 +20,21 @@ has the equations (and the soft conditions) left to fit. What is imposed:
 - ``Dirichlet(c, on=box.boundary)`` with a constant c, on a box (``Interval``, ``Rectangle``, ``Box``)
   factor of the domain, no ``where=``: A = c, B = prod_i (1 - xh_i^2) over that box's coordinates, xh_i
   the coordinate mapped to [-1, 1] (so B vanishes on every face and is 1 at the centre);
+- ``Dirichlet(g, on=box.boundary)`` with a function g, same box, no initial condition on the field:
+  A = the transfinite (Coons-Gordon) interpolant of g's boundary values, the Boolean sum
+  1 - prod_i (1 - P_i) of the linear blends P_i g = (1 - xi_i) g|_{x_i = lo} + xi_i g|_{x_i = hi}
+  (Gordon & Hall 1973; 3^m - 1 evaluations of g for m coordinates, every one on the boundary, so g
+  need not mean anything inside). It equals g on every face. Where g jumps along the boundary (a
+  lid's value meeting a wall's at a corner) the interpolant jumps inside the box too and the network
+  would have to cancel it: such a g (sampled along lines across the faces, its largest step between
+  neighbours not halving when the samples double) stays a loss term;
 - both on one field: A from the initial condition, B the product; only if A satisfies the Dirichlet
   value at that condition's own sample points (u0 = c on the faces, u1 = 0 there), else the Dirichlet
   condition stays in the loss.
 
-Everything else stays a loss term: Dirichlet values given as functions (a function meant for the
-boundary, such as a lid's indicator, need not be a good extension into the interior), conditions with
-``where=``, Neumann, Robin, periodic and data conditions, and non-box geometries (no distance function).
+Everything else stays a loss term: conditions with ``where=``, a function-valued Dirichlet condition
+beside an initial one, Neumann, Robin, periodic and data conditions, and non-box geometries (no distance
+function).
 
 In Taylor mode the jets of A and B (their values and derivatives at the points) are computed once per
 point set by autograd and kept in the batch's cache: they are constants of the points.
@@ -34,6 +42,7 @@ point set by autograd and kept in the batch's cache: they are constants of the p
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
@@ -61,6 +70,7 @@ class _Field:
     initial: Value | None = None
     derivative: Value | None = None
     constant: float = 0.0
+    boundary: Value | None = None  # a function-valued Dirichlet value: A its transfinite interpolant
     faces: list[int] = field(default_factory=list)  # coordinates whose two faces the Dirichlet value holds on
     terms: list[str] = field(default_factory=list)  # the conditions made exact
 
@@ -106,14 +116,21 @@ class HardConstraints(torch.nn.Module):
         pending = []
         for c in problem.conditions:
             if (type(c) is Dirichlet and c.where is None and isinstance(c.on, Boundary) and c.on.geometry in boxes
-                    and not callable(c.value) and np.ndim(c.value) == 0):
+                    and (callable(c.value) or np.ndim(c.value) == 0)):
                 pending.append((problem.fields.index(c.field), c,
                                 [problem.coordinates.index(n) for n in c.on.geometry.names]))
         for k, c, faces in pending:
             plan = plans.setdefault(k, _Field())
             if plan.faces:
                 continue  # one Dirichlet condition per field
-            trial = _Field(plan.initial, plan.derivative, float(c.value), faces, plan.terms + [c.name])
+            if callable(c.value):
+                trial = _Field(boundary=c.value, faces=faces, terms=[c.name])
+                if plan.initial is None and cls._continuous(problem, trial, c):
+                    plans[k] = trial
+                elif not plan.terms:
+                    del plans[k]
+                continue
+            trial = _Field(plan.initial, plan.derivative, float(c.value), faces=faces, terms=plan.terms + [c.name])
             if plan.initial is None or cls._holds(problem, k, trial, c):
                 plans[k] = trial
             elif not plan.terms:
@@ -149,30 +166,61 @@ class HardConstraints(torch.nn.Module):
             a = probe._particular(torch.as_tensor(pts, dtype=torch.float64), k).numpy()
         return bool(np.all(np.abs(a - plan.constant) <= 1e-6 * (1 + np.abs(a).max())))
 
+    @classmethod
+    def _continuous(cls, problem: "Problem", plan: _Field, condition: Dirichlet) -> bool:
+        """Whether a function-valued Dirichlet value is continuous along the box's boundary (else its
+        transfinite interpolant jumps inside the box too): along lines across every face, through its
+        edges, the largest step between neighbouring samples halves when the samples double; a jump keeps it."""
+        lower, upper = problem.domain.bounds
+        bases, _ = condition.sample(problem, 3, "sobol", 0)
+        largest = []
+        for n in (2048, 4096):
+            lines = []
+            for i, j in itertools.permutations(plan.faces, 2):
+                for end in (lower[i], upper[i]):
+                    line = np.repeat(bases, n, axis=0)
+                    line[:, i] = end
+                    line[:, j] = np.tile(np.linspace(lower[j], upper[j], n), len(bases))
+                    lines.append(line)
+            x = torch.as_tensor(np.concatenate(lines), dtype=torch.float64)
+            with torch.no_grad():
+                g = _value(plan.boundary, {c: x[:, k] for k, c in enumerate(problem.coordinates)}, x,
+                           f"condition {condition.name!r} value").reshape(-1, n)
+            if not torch.isfinite(g).all():
+                return False  # the loss term names the culprit
+            largest.append(float(g.diff(dim=1).abs().max()))
+            spread = float(g.max() - g.min())
+        return largest[1] <= 0.75 * largest[0] or largest[0] <= 1e-9 * (1 + spread)
+
     # -- saving: what a solution file records, and rebuilding from it ------------------------------
     def spec(self) -> dict:
         """A JSON-able description (the initial values themselves are functions: only their names)."""
         return {"time": self.time, "time_scale": self.time_scale, "fields": {str(k): {
-            "constant": p.constant, "faces": p.faces, "initial": p.initial is not None,
+            "constant": p.constant, "faces": p.faces, "initial": p.initial is not None, "boundary": p.boundary is not None,
             "derivative": p.derivative is not None, "terms": p.terms} for k, p in self.plans.items()}}
 
     @classmethod
     def from_spec(cls, spec: dict, coordinates: Sequence[str], fields: Sequence[str], lower: np.ndarray,
                   upper: np.ndarray, problem: "Problem | None" = None) -> torch.nn.Module:
-        """The transform a solution file describes. Initial values are functions that only the problem
-        holds: without ``problem`` such a transform is a stand-in that refuses to evaluate."""
+        """The transform a solution file describes. Initial values and function-valued Dirichlet values are
+        functions that only the problem holds: without ``problem`` such a transform is a stand-in that refuses
+        to evaluate."""
         plans = {}
         for k, p in spec["fields"].items():
             plan = _Field(constant=float(p["constant"]), faces=[int(i) for i in p["faces"]], terms=list(p["terms"]))
-            if p["initial"]:
+            if p["initial"] or p.get("boundary"):  # absent: older files, which had no function-valued ones
                 if problem is None:
                     return _NeedsProblem([t for q in spec["fields"].values() for t in q["terms"]])
-                condition = next((c for c in problem.conditions if c.name == plan.terms[0] and isinstance(c, Initial)),
-                                 None)
+                kind = Initial if p["initial"] else Dirichlet
+                condition = next((c for c in problem.conditions if c.name == plan.terms[0] and type(c) is kind), None)
                 if condition is None or tuple(problem.fields) != tuple(fields):
-                    raise ValueError(f"the problem given has no initial condition {plan.terms[0]!r} for the fields "
-                                     f"{tuple(fields)}: it is not the problem this solution was trained on")
-                plan.initial, plan.derivative = condition.value, condition.derivative
+                    raise ValueError(f"the problem given has no {'initial' if p['initial'] else 'Dirichlet'} condition "
+                                     f"{plan.terms[0]!r} for the fields {tuple(fields)}: it is not the problem this "
+                                     "solution was trained on")
+                if p["initial"]:
+                    plan.initial, plan.derivative = condition.value, condition.derivative
+                else:
+                    plan.boundary = condition.value
             plans[int(k)] = plan
         return cls(coordinates, fields, plans, lower, upper, spec["time"], spec.get("time_scale"))  # absent: older files
 
@@ -181,6 +229,8 @@ class HardConstraints(torch.nn.Module):
         """A_k at points x (n, d): (n,)."""
         plan = self.plans[k]
         coords = {c: x[:, i] for i, c in enumerate(self.coordinates)}
+        if plan.boundary is not None:
+            return self._transfinite(x, plan)
         if plan.initial is None:
             return torch.full_like(x[:, 0], plan.constant)
         owner = f"condition {plan.terms[0]!r}"  # the initial condition, named as its loss term would be
@@ -189,6 +239,26 @@ class HardConstraints(torch.nn.Module):
             t0 = self.lower[self.time].to(x)
             a = a + (x[:, self.time] - t0) * _value(plan.derivative, coords, x, f"{owner} derivative")
         return a
+
+    def _transfinite(self, x: Tensor, plan: _Field) -> Tensor:
+        """The Boolean sum of the linear blends of ``plan.boundary`` across the box's faces at x (n, d): (n,).
+        Each subset S of the box's coordinates contributes (-1)^(|S|+1) times the blend of g at the 2^|S|
+        points with those coordinates moved onto the faces."""
+        lower, upper = self.lower.to(x), self.upper.to(x)
+        cols = list(x.unbind(1))
+        xi = {i: (cols[i] - lower[i]) / (upper[i] - lower[i]) for i in plan.faces}
+        owner = f"condition {plan.terms[0]!r} value"
+        total = torch.zeros_like(cols[0])
+        for size in range(1, len(plan.faces) + 1):
+            for subset in itertools.combinations(plan.faces, size):
+                for ends in itertools.product((False, True), repeat=size):
+                    moved, weight = list(cols), (-1.0) ** (size + 1)
+                    for i, hi in zip(subset, ends):
+                        moved[i] = torch.zeros_like(cols[i]) + (upper[i] if hi else lower[i])
+                        weight = weight * (xi[i] if hi else 1 - xi[i])
+                    coords = {c: moved[j] for j, c in enumerate(self.coordinates)}
+                    total = total + weight * _value(plan.boundary, coords, x, owner)
+        return total
 
     def _multiplier(self, x: Tensor, k: int) -> Tensor:
         """B_k at points x (n, d): (n,)."""
@@ -254,7 +324,7 @@ class HardConstraints(torch.nn.Module):
 
 
 class _NeedsProblem(torch.nn.Module):
-    """Stands in for a transform whose initial values only the problem holds."""
+    """Stands in for a transform whose initial or boundary values only the problem holds."""
 
     def __init__(self, terms: list[str]):
         super().__init__()
@@ -262,7 +332,7 @@ class _NeedsProblem(torch.nn.Module):
 
     def forward(self, x: Tensor, out: Tensor) -> Tensor:
         raise ValueError(f"this solution was trained with {', '.join(self.terms)} imposed exactly through the "
-                         "problem's initial-value functions, which a file cannot hold: load it with "
+                         "problem's initial- or boundary-value functions, which a file cannot hold: load it with "
                          "pinnfreq.Solution.load(path, problem=<the problem>) to evaluate it (the file's stored "
                          "grid, errors and history read without it, e.g. with h5py)")
 

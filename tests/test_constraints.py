@@ -90,14 +90,74 @@ def test_incompatible_dirichlet_value_stays_a_loss_term():
 def test_what_is_not_imposed():
     square = pf.Rectangle([0.0, 0.0], [1.0, 1.0])
     lap = lambda u: u.xx + u.yy  # noqa: E731
-    fn = pf.Problem(square, "u", lap, conditions=[pf.Dirichlet(lambda x, y: x * y, on=square.boundary)])
+    lid = pf.Problem(square, "u", lap, conditions=[  # a lid's value as one function: it jumps at the corners
+        pf.Dirichlet(lambda y: (y > 0.999).double(), on=square.boundary)])
     where = pf.Problem(square, "u", lap, conditions=[pf.Dirichlet(1.0, on=square.boundary, where=lambda y: y > 0.99)])
     disk = pf.Disk([0.0, 0.0], 1.0)
     round_ = pf.Problem(disk, "u", lap, conditions=[pf.Dirichlet(0.0, on=disk.boundary)])
-    for problem in (fn, where, round_):
+    for problem in (lid, where, round_):
         assert HardConstraints.from_problem(problem) is None
-    sol = pf.solve(fn, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
+    sol = pf.solve(lid, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
     assert "term/dirichlet" in sol.history
+    # a function-valued boundary value beside an initial value on the same field: only the initial one is exact
+    space = pf.Interval(0.0, 1.0, name="x")
+    heat = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx, conditions=[
+        pf.Initial(lambda x: torch.sin(math.pi * x)), pf.Dirichlet(lambda t: 0 * t, on=space.boundary)])
+    assert HardConstraints.from_problem(heat).terms == ["initial"]
+
+
+def box_problem(g, lower=(-1.0, 0.0, 2.0), upper=(1.0, 3.0, 2.5)):
+    box = pf.Box(list(lower), list(upper), names=("x", "y", "z")) if len(lower) == 3 else \
+        pf.Rectangle(list(lower), list(upper))
+    lap = (lambda u: u.xx + u.yy + u.zz) if len(lower) == 3 else (lambda u: u.xx + u.yy)
+    return pf.Problem(box, "u", lap, conditions=[pf.Dirichlet(g, on=box.boundary)])
+
+
+def test_function_boundary_values_hold_exactly_through_the_transfinite_interpolant():
+    g3 = lambda x, y, z: torch.sin(3 * x) * torch.cos(y * z) + x * y * z  # noqa: E731
+    problem = box_problem(g3)
+    hc = HardConstraints.from_problem(problem)
+    assert hc.terms == ["dirichlet"]
+    model = model_for(problem, hc)
+    pts = torch.as_tensor(problem.condition("dirichlet").sample(problem, 300, "sobol", 0)[0])
+    with torch.no_grad():
+        u = model(pts)[:, 0]
+    assert torch.allclose(u, g3(*pts.unbind(1)), atol=1e-12)  # every face, corners and edges included
+    # the interpolant reproduces what it can: a function linear in each coordinate is its own interpolant, and
+    # in 2-D a sum of functions of one coordinate each (the Poisson 2-D chirp's exact solution)
+    bilinear = lambda x, y, z: 1 + x - 2 * y * z + x * y * z  # noqa: E731
+    inner = torch.rand(100, 3, dtype=torch.float64) * torch.tensor([2.0, 3.0, 0.5]) + torch.tensor([-1.0, 0.0, 2.0])
+    a, _ = HardConstraints.from_problem(box_problem(bilinear)).parts(inner)
+    assert torch.allclose(a[:, 0], bilinear(*inner.unbind(1)), atol=1e-12)
+    chirp = lambda x, y: torch.sin(50 * x**2) + torch.sin(50 * y**2)  # noqa: E731
+    inner2 = torch.rand(100, 2, dtype=torch.float64) * 2 - 1
+    a, _ = HardConstraints.from_problem(box_problem(chirp, (-1.0, -1.0), (1.0, 1.0))).parts(inner2)
+    assert torch.allclose(a[:, 0], chirp(*inner2.unbind(1)), atol=1e-12)
+
+
+def test_transfinite_jets_equal_autograd_and_the_file_needs_the_problem(tmp_path):
+    g = lambda x, y: torch.exp(x) * torch.sin(2 * y) + y**3  # noqa: E731
+    problem = box_problem(g, (0.0, -1.0), (2.0, 1.0))
+    hc = HardConstraints.from_problem(problem)
+    model = model_for(problem, hc)
+    x = (torch.rand(40, 2, dtype=torch.float64) * torch.tensor([2.0, 2.0]) - torch.tensor([0.0, 1.0]))
+    pairs = [(0, 0), (1, 1), (0, 1)]
+    jet = model.forward_jet(x, pairs, {})
+    xg = x.clone().requires_grad_(True)
+    u = model(xg)[:, 0]
+    (grad,) = torch.autograd.grad(u.sum(), xg, create_graph=True)
+    assert torch.allclose(jet.g[..., 0].T, grad, atol=1e-10)
+    for p, (i, j) in enumerate(pairs):
+        (h,) = torch.autograd.grad(grad[:, i].sum(), xg, retain_graph=True)
+        assert torch.allclose(jet.h[p, :, 0], h[:, j], atol=1e-9)
+    sol = pf.solve(problem, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
+    assert "term/dirichlet" not in sol.history
+    sol.save(tmp_path / "g.h5")
+    back = pf.Solution.load(tmp_path / "g.h5", problem=problem)
+    pts = np.random.default_rng(0).uniform([0, -1], [2, 1], (30, 2))
+    assert np.array_equal(back.evaluate(pts), sol.evaluate(pts))
+    with pytest.raises(ValueError, match="problem="):
+        pf.Solution.load(tmp_path / "g.h5").evaluate(pts)
 
 
 def test_hard_constraints_solve_helmholtz_and_switch_off():

@@ -52,9 +52,9 @@ class TrainConfig:
     compile : run the loss computation through ``torch.compile`` (from the second step; the first
         compilation takes 10-60 s on CPU, then the step of an MLP took half the time: see
         ``benchmarks/throughput.py``); falls back to eager execution, with a warning, if it fails.
-    hard_constraints : impose initial values, and constant Dirichlet values on the faces of a box, exactly
-        through an output transform u = A + B N (``pinnfreq.constraints``); those conditions then leave the
-        loss. False keeps every condition a loss term.
+    hard_constraints : impose initial values, and Dirichlet values on the faces of a box (constants, or
+        functions through their transfinite interpolant), exactly through an output transform u = A + B N
+        (``pinnfreq.constraints``); those conditions then leave the loss. False keeps every condition a loss term.
     log_every : steps between reads of the losses by the host (history, progress bar, the check for
         non-finite values, callbacks force every step); None: 1 on CPU, 25 on GPUs, where a read each
         step would stall the device.
