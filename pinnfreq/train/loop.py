@@ -55,6 +55,7 @@ from .plugins import Plugin
 SNAPSHOT_EVERY = 25  # steps between in-memory copies of the last good state
 MAX_RECOVERIES = 5  # consecutive non-finite losses before giving up
 LBFGS_PATIENCE = 20  # L-BFGS iterations without improvement before the phase ends
+UNBOUNDED_STEPS = 10**8  # with a time budget, step counts from here on only say "until the budget is spent"
 
 
 @dataclass
@@ -197,9 +198,13 @@ class Loop:
                                 warn=True)
                 self._make_optimizer()
             self.snapshot()
-            bar = self._bar = tqdm(total=self.total_steps, initial=self.step,
+            # with a time budget and steps too many to take in it (solve()'s defaults), a count of steps
+            # taken and the budget, not a bar that cannot fill
+            unbounded = cfg.time_budget is not None and self.total_steps >= UNBOUNDED_STEPS
+            bar = self._bar = tqdm(total=None if unbounded else self.total_steps, initial=self.step,
                                    disable=not (cfg.progress and self.ranks.main), dynamic_ncols=True,
-                                   mininterval=0.5, desc=self.name)
+                                   mininterval=0.5,
+                                   desc=f"{self.name} ({cfg.time_budget:g} s)" if unbounded else self.name)
             start = time.perf_counter() - self.elapsed
             first = self.step
             while self.step < self.total_steps and not self._stop:
