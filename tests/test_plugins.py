@@ -124,6 +124,30 @@ def test_learning_rate_annealing_follows_its_formula():
     assert trainer.history["weight/pde0"][0] == 1.0
 
 
+def test_gradnorm_does_not_weight_up_a_satisfied_term():
+    """w_t <- 0.9 w_t + 0.1 sum_j |grad L_j| / |grad L_t|, except that a term below SATISFIED of the weighted
+    total (a pressure gauge met to 1e-9) is not weighted up: its gradient is noise."""
+    from types import SimpleNamespace
+
+    from pinnfreq.train.plugins.weighting import SATISFIED
+
+    theta = torch.nn.Parameter(torch.tensor([1.0, 1.0], dtype=torch.float64))
+    model = torch.nn.ParameterList([theta])
+    plug = pf.GradNorm(every=1)
+    trainer = SimpleNamespace(terms=["pde", "gauge"], model=model, ranks=SimpleNamespace(average_=lambda ts: None),
+                              step=0, phase=lambda: "adam", term_weights=lambda: dict(plug.factors))
+    plug.attach(trainer)
+    for scale in (1e-3, 1e-12):  # the gauge's share of the loss: 2.5e-4 (above SATISFIED), 2.5e-13 (below)
+        plug.factors = {"pde": 1.0, "gauge": 1.0}
+        plug.before_backward(trainer, {"pde": (theta[0] - 3) ** 2, "gauge": scale * theta[1] ** 2})
+        # |grad L_pde| = 4, |grad L_gauge| = 2 scale
+        assert plug.factors["pde"] == pytest.approx(0.9 + 0.1 * (4 + 2 * scale) / 4)
+        share = scale / (4 + scale)
+        expected = 0.9 + 0.1 * (4 + 2 * scale) / (2 * scale) if share >= SATISFIED else 1.0
+        assert plug.factors["gauge"] == pytest.approx(expected)
+    assert plug.factors["gauge"] == 1.0
+
+
 def _step_problem():
     """A fit whose residual is large only for x > 0.8 while u ~ 0."""
     return pf.Problem(LINE, "u", lambda u, x: u - 100.0 * (x > 0.8).to(x.dtype))
