@@ -194,10 +194,12 @@ class HardConstraints(torch.nn.Module):
 
     # -- saving: what a solution file records, and rebuilding from it ------------------------------
     def spec(self) -> dict:
-        """A JSON-able description (the initial values themselves are functions: only their names)."""
+        """A JSON-able description (the initial and boundary values themselves are functions: only whether
+        they are there; the conditions' names find them in the problem when the file is read)."""
         return {"time": self.time, "time_scale": self.time_scale, "fields": {str(k): {
-            "constant": p.constant, "faces": p.faces, "initial": p.initial is not None, "boundary": p.boundary is not None,
-            "derivative": p.derivative is not None, "terms": p.terms} for k, p in self.plans.items()}}
+            "constant": p.constant, "faces": p.faces, "initial": p.initial is not None,
+            "derivative": p.derivative is not None, "boundary": p.boundary is not None, "terms": p.terms}
+            for k, p in self.plans.items()}}
 
     @classmethod
     def from_spec(cls, spec: dict, coordinates: Sequence[str], fields: Sequence[str], lower: np.ndarray,

@@ -37,14 +37,16 @@ The choices, each recorded in the history's events with its reason:
   inverse Burgers 2.9e-2 against 7.2e-2; Helmholtz (1.5e-3) and the wave equation (0.44) as with the
   cross-attention network. An empirical rule, from the bundled suite: on the two flows (three fields
   with a pressure) the MLP failed where the cross-attention network did not (Kovasznay 1.02 in one
-  run of three, the cavity 1.2 against 0.6). The cross-attention network is what the package is for:
+  run of three, the cavity 1.2 against 0.6; measured before loss balancing stopped weighting up the cavity's
+  satisfied pressure gauge, not measured again since). The cross-attention network is what the package is for:
   data with frequencies a plain network learns late (spectral bias; it won by 30x on the multi-scale
   Poisson problem, and on advection at speed 50 it reached 0.48 where the MLP failed at 1.0-1.3).
   High frequencies the data do not announce (a shock forming from smooth data) are not seen by this
   rule. A periodic coordinate x enters the MLP as (cos pi x, sin pi x) in the normalised box (the
   periodic embedding of Dong & Ni 2021, as in jaxpi), so the condition holds exactly and leaves the
   loss: on Allen-Cahn and KdV (120 s, 3 seeds) 0.05 and 0.30 against the cross-attention network's
-  0.50 and 0.65.
+  0.50 and 0.65. Its conditions that stay loss terms get 1,024 points each (``CONDITION_POINTS``): the
+  L-shaped Poisson problem's error sat at its boundary with 256.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
@@ -60,7 +62,8 @@ The choices, each recorded in the history's events with its reason:
   default, the option is the user's. With L-BFGS also on new points every 200 iterations
   (``lbfgs_resample_every=200``) Burgers came to 6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape
   (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either. And
-  gradient-norm loss balancing where conditions stay loss terms; without a budget, the configured
+  gradient-norm loss balancing where conditions stay loss terms (a satisfied one, such as a pressure gauge,
+  not weighted up: ``pinnfreq.train.plugins.weighting.SATISFIED``); without a budget, the configured
   steps and weights. For the cross-attention network the collocation points stay fixed below a budget
   of LONG_BUDGET = 300 s (new points every 100 Adam steps did not pay at 120 s over 3-4 seeds; at 600 s
   they did: long fits of one point set drift); for the MLP they are drawn anew every 100
@@ -104,6 +107,11 @@ MAX_STRETCH = 10.0
 # from this time budget (s) on, the cross-attention network also trains on new points every 100 Adam steps:
 # between the 120 s where that did not pay and the 600 s where it did (benchmarks/README.md)
 LONG_BUDGET = 300.0
+# points per condition that stays a loss term, for the plain MLP (TrainConfig's 256 otherwise): with 256 the
+# L-shaped Poisson problem's error sat at its boundary (rms 1e-3 within 0.02 of it, 6e-5 deep inside; 120 s,
+# 3 seeds: 3.4e-4-4.5e-4 with 256, 2.3e-4-3.1e-4 with 1024). Not for the cross-attention network, whose
+# dearer steps the extra points cost: the cavity 0.15-0.25 -> 0.21-0.28, Kovasznay flow 2.4e-3 -> 3.7e-3 (seed 0)
+CONDITION_POINTS = 1024
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -384,7 +392,8 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     (its fixed-point fits of Burgers miss the shock in most runs: 2.9e-2-8.6e-2 against 1.6e-2-2.7e-2
     with new points, at a cost on the smooth problems that keeps them ahead of DeepXDE); for the
     cross-attention network the same from a budget of LONG_BUDGET seconds on (at 120 s it did not pay over
-    3-4 seeds; at 600 s, seed 0: Kovasznay flow 1.6e-2 -> 7.1e-3, the heat problem 0.12 -> 0.026)."""
+    3-4 seeds; at 600 s, seed 0: Kovasznay flow 1.6e-2 -> 7.1e-3, the heat problem 0.12 -> 0.026); and for
+    the MLP, CONDITION_POINTS points for each condition that stays a loss term."""
     out = dict(settings)
     reasons = []
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
@@ -399,6 +408,10 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
             out["resample_every"] = 100
             reasons.append(f"collocation points: new ones every 100 Adam steps (a budget of {LONG_BUDGET:g} s or "
                            "more: long fits of fixed points drift between them)")
+        if soft_conditions and plain and "boundary_points" not in out:
+            out["boundary_points"] = CONDITION_POINTS
+            reasons.append(f"condition points: {CONDITION_POINTS} for each of {', '.join(soft_conditions)} (they stay "
+                           "loss terms; with fewer the error sat at the boundary)")
         if soft_conditions and "adaptive_weights" not in out and "weights" not in out:
             out["adaptive_weights"] = "gradnorm"
             reasons.append(f"loss weights: balanced by gradient norms (the conditions {', '.join(soft_conditions)} "

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import (BANK_REACH, LONG_BUDGET, MLP_REACH, data_frequencies, default_network, default_plugins,
-                               default_settings, initial_rate, spectral_lines, time_scale)
+from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, data_frequencies, default_network,
+                               default_plugins, default_settings, initial_rate, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -132,6 +132,11 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert "adaptive_weights" not in out  # nothing to balance: no condition stays a loss term
     balanced, why = default_settings({"time_budget": 10.0}, ["dirichlet"])
     assert balanced["adaptive_weights"] == "gradnorm" and "dirichlet" in why[-1]
+    assert "boundary_points" not in balanced  # the cross-attention network: its steps would pay for them
+    mlp, why = default_settings({"time_budget": 10.0}, ["dirichlet"], plain=True)
+    assert mlp["boundary_points"] == CONDITION_POINTS and "dirichlet" in why[-2]  # the MLP: more points for losses
+    assert default_settings({"time_budget": 10.0, "boundary_points": 64}, ["dirichlet"], plain=True)[0][
+        "boundary_points"] == 64
     assert "adaptive_weights" not in default_settings({"time_budget": 10.0, "weights": {"dirichlet": 5.0}},
                                                       ["dirichlet"])[0]
     assert "resample_every" not in out  # the cross-attention network trains on one point set ...
