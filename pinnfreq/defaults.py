@@ -61,7 +61,9 @@ The choices, each recorded in the history's events with its reason:
   Burgers' shock (median of 5 seeds 1.6e-2 -> 5.9e-2, three runs at 0.06-0.22): half stays the
   default, the option is the user's. With L-BFGS also on new points every 200 iterations
   (``lbfgs_resample_every=200``) Burgers came to 6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape
-  (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either. And
+  (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either; nor with
+  half the budget for L-BFGS (Burgers 1.6e-2 -> 9.4e-3, Allen-Cahn 5e-2 -> 8e-2, Helmholtz 1.5e-3 ->
+  2.2e-3, the L-shape 3.8e-4 -> 9e-4; medians over 2-5 seeds). And
   gradient-norm loss balancing where conditions stay loss terms (a satisfied one, such as a pressure gauge,
   not weighted up: ``pinnfreq.train.plugins.weighting.SATISFIED``); without a budget, the configured
   steps and weights. For the cross-attention network the collocation points stay fixed below a budget
