@@ -11,7 +11,7 @@ whose weighted loss is below ``SATISFIED`` of the weighted total is not weighted
 down): it is satisfied, and its gradient is noise that a factor of thousands would make as loud as
 the equations'. The lid-driven cavity's pressure gauge (one point, p = 0: met within a few steps,
 loss ~1e-9) drove gradient-norm balancing's factor for it to 4.7e4 and the error (120 s, seed 0) from
-0.24 with fixed weights to 0.65; with this rule: see benchmarks/README.md.
+0.24 with fixed weights to 0.65; with this rule 0.15-0.25 (3 seeds; benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class LossBalancing(Plugin):
             g = [torch.zeros_like(p) if gi is None else gi for gi, p in zip(g, params)]
             trainer.ranks.average_(g)  # the gradient of the loss over all ranks' points
             grads[t] = torch.cat([gi.reshape(-1) for gi in g])
-        values = [v.detach().reshape(1) for v in losses.values()]
+        values = [v.detach().reshape(1).clone() for v in losses.values()]  # averaged in place: not the losses
         trainer.ranks.average_(values)  # every rank decides alike
         weights = trainer.term_weights()
         weighted = {t: weights[t] * float(v) for t, v in zip(losses, values)}
