@@ -69,7 +69,8 @@ The choices, each recorded in the history's events with its reason:
   steps and weights. For the cross-attention network the collocation points stay fixed below a budget
   of LONG_BUDGET = 300 s (new points every 100 Adam steps did not pay at 120 s over 3-4 seeds; at 600 s
   they did: long fits of one point set drift); for the MLP they are drawn anew every 100
-  Adam steps: with fixed points its Burgers fits missed the shock in 2 of 3 runs (benchmarks/README.md).
+  Adam steps: with fixed points its Burgers fits missed the shock in 2 of 3 runs (benchmarks/README.md),
+  the equations' points where the residual is large (RAD, ``default_plugins``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ from .diff import FieldStore
 from .nn import MLP, CrossAttentionNet
 from .problem import Problem
 from .train.config import TrainConfig
-from .train.plugins import CausalWeighting, Plugin
+from .train.plugins import RAD, CausalWeighting, Plugin
 
 BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 2^(K-1), K = 4
 MARGIN = 1.5
@@ -114,6 +115,10 @@ LONG_BUDGET = 300.0
 # 3 seeds: 3.4e-4-4.5e-4 with 256, 2.3e-4-3.1e-4 with 1024). Not for the cross-attention network, whose
 # dearer steps the extra points cost: the cavity 0.15-0.25 -> 0.21-0.28, Kovasznay flow 2.4e-3 -> 3.7e-3 (seed 0)
 CONDITION_POINTS = 1024
+# the plain MLP's points redrawn where the residual is large (RAD, k = 1), every RAD_EVERY Adam steps, with a
+# uniform share c / (1 + c): at 120 s, 3 seeds, Burgers 1.6e-2 (uniform) -> 6.1e-3 (c = 1) -> 3.3e-3 (c = 3); KdV, the
+# one problem it costs, 0.30 -> 0.56 (c = 1) -> 0.44 (c = 3)
+RAD_EVERY, RAD_C = 100, 3.0
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -421,20 +426,38 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     return out, reasons
 
 
-def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequence[Plugin]) -> tuple[list[Plugin], list[str]]:
-    """The training techniques a time budget alone brings: causal weighting for inverse evolution problems
-    (unknown parameters and a time coordinate). On inverse Burgers at 120 s it took the relative L2 from
-    0.072 / 0.054 / 0.046 to 0.021 / 0.048 / 0.027 (seeds 0 / 1 / 2) and nu's relative error from
-    2.0 / 1.15 / 1.02 to 0.34 / 1.03 / 0.37; on the forward evolution problems it did not pay and stays
-    off (benchmarks/README.md, the technique rows)."""
+def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequence[Plugin],
+                    plain: bool = False) -> tuple[list[Plugin], list[str]]:
+    """The training techniques a time budget alone brings.
+
+    - Causal weighting for inverse evolution problems (unknown parameters and a time coordinate). On
+      inverse Burgers at 120 s it took the relative L2 from 0.072 / 0.054 / 0.046 to 0.021 / 0.048 / 0.027
+      (seeds 0 / 1 / 2) and nu's relative error from 2.0 / 1.15 / 1.02 to 0.34 / 1.03 / 0.37; on the
+      forward evolution problems it did not pay and stays off (benchmarks/README.md, the technique rows).
+    - For the plain MLP (``plain``), residual-based resampling of the equations' points (RAD, every
+      RAD_EVERY Adam steps, c = RAD_C) where the user set no resampling of their own. The MLP's points
+      were redrawn uniformly every 100 steps; drawn where the residual is large instead, Burgers' shock
+      gets the points (120 s, 3 seeds: 1.6e-2 -> 2.1e-3-1.3e-2), and the L-shape, inverse Burgers and
+      Helmholtz gained too; KdV lost (0.30 -> 0.44; benchmarks/README.md). The CA network keeps its
+      fixed points at short budgets (RAD there lost on the smooth problems)."""
     out = list(plugins)
     budget_only = settings.get("time_budget") and "steps" not in settings and "lbfgs_steps" not in settings
-    if not budget_only or problem.time is None or not problem.parameters or any(getattr(p, "name", None) == "causal" for p in out):
+    if not budget_only:
         return out, []
-    causal = CausalWeighting()
-    out.append(causal)
-    return out, [f"causal weighting of the equations in time (epsilon {causal.epsilon:g}, {causal.chunks} slabs): "
-                 f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})"]
+    names = {getattr(p, "name", None) for p in out}
+    why = []
+    if problem.time is not None and problem.parameters and "causal" not in names:
+        causal = CausalWeighting()
+        out.append(causal)
+        why.append(f"causal weighting of the equations in time (epsilon {causal.epsilon:g}, {causal.chunks} slabs): "
+                   f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})")
+    if plain and "rad" not in names and "resample_every" not in settings:
+        rad = RAD(every=RAD_EVERY, c=RAD_C)
+        out.append(rad)
+        why.append(f"collocation points of the equations: redrawn every {rad.every} Adam steps where the residual "
+                   f"is large (RAD, k={rad.k:g}, c={rad.c:g}: a {1 / (1 + rad.c):.0%} share by residual, the rest "
+                   "uniform)")
+    return out, why
 
 
 __all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate",

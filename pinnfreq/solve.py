@@ -79,8 +79,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     constraints = HardConstraints.from_problem(problem, time_scale(problem)) \
         if settings.get("hard_constraints", True) is True else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
-        plugins, chosen = default_plugins(problem, settings, plugins)
         plain = model is None and plain_network(problem, freq) is not None
+        plugins, chosen = default_plugins(problem, settings, plugins, plain)
         settings, more = default_settings(settings, _soft_conditions(problem, constraints, model is None), plain)
         chosen += more
     config = TrainConfig(**settings)
