@@ -278,6 +278,31 @@ def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def nonlinear(problem: Problem, n: int = 256) -> bool:
+    """Whether the equations are nonlinear in the fields: R[2 phi] - R[0] differs from 2 (R[phi] - R[0])
+    for a smooth test field phi (a product of sines across the box, its phase different for each field).
+    False where the equations cannot be evaluated on such fields (a function outside torch)."""
+    lower, upper = problem.domain.bounds
+    rng = np.random.default_rng(2)
+    x = torch.as_tensor(lower + (upper - lower) * rng.random((n, len(lower))), dtype=torch.float64).requires_grad_(True)
+    z = (x - torch.as_tensor(lower)) / torch.as_tensor(np.where(upper > lower, upper - lower, 1.0))
+    phases = torch.as_tensor(rng.random((len(problem.fields), len(lower))))
+    fields = [torch.sin(math.pi * (0.5 + z + p)).prod(1) for p in phases]
+
+    def at(scale: float) -> Tensor:
+        ctx = _context(problem, x, [_zero(x) + scale * f for f in fields])
+        return torch.cat([r.detach().reshape(-1) for key in problem.equations
+                          for r in problem.equation_residuals(key, ctx)])
+
+    try:
+        r0, r1, r2 = at(0.0), at(1.0), at(2.0)
+    except Exception:  # noqa: BLE001 -- a probe: what it cannot evaluate tells nothing
+        return False
+    if not all(bool(torch.isfinite(r).all()) for r in (r0, r1, r2)):
+        return False
+    return float((r2 - r0 - 2 * (r1 - r0)).norm()) > 1e-6 * float((r1 - r0).norm() + (r2 - r0).norm())
+
+
 def _zero(x: Tensor) -> Tensor:
     """0 at each point of ``x`` (n, d), as a function of ``x`` whose derivatives of every order stay in
     the autograd graph (and are 0)."""
@@ -434,14 +459,18 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
       inverse Burgers at 120 s it took the relative L2 from 0.072 / 0.054 / 0.046 to 0.021 / 0.048 / 0.027
       (seeds 0 / 1 / 2) and nu's relative error from 2.0 / 1.15 / 1.02 to 0.34 / 1.03 / 0.37; on the
       forward evolution problems it did not pay and stays off (benchmarks/README.md, the technique rows).
-    - For the plain MLP (``plain``), residual-based resampling of the equations' points (RAD, every
-      RAD_EVERY Adam steps, c = RAD_C) where the user set no resampling of their own (``resample_every``).
-      The MLP's points were redrawn uniformly every 100 steps; drawn where the residual is large
-      instead, Burgers' shock gets them: at 120 s, medians over 3-5 seeds, Burgers 1.6e-2 -> 4.0e-3,
-      inverse Burgers 2.7e-2 -> 2.0e-2 (nu's error 0.17-0.37 -> 0.05-0.07), Helmholtz 1.5e-3 -> 9.6e-4,
-      the L-shape 2.5e-4 -> 2.0e-4; Allen-Cahn and the wave alike; KdV lost (0.30 -> 0.50;
-      benchmarks/README.md). The cross-attention network keeps its fixed points at short budgets (RAD
-      there lost on the smooth problems)."""
+    - For the plain MLP (``plain``) and nonlinear equations (:func:`nonlinear`), residual-based
+      resampling of the equations' points (RAD, every RAD_EVERY Adam steps, c = RAD_C) where the user set
+      no resampling of their own (``resample_every``). The MLP's points were redrawn uniformly every 100
+      steps; drawn where the residual is large instead, Burgers' shock gets them: at 120 s, medians over
+      3-5 seeds, Burgers 1.6e-2 -> 4.0e-3, inverse Burgers 2.7e-2 -> 2.0e-2 (nu's error 0.17-0.37 ->
+      0.05-0.07); at 600 s (seed 0) Burgers 6.3e-3 -> 1.2e-3. Allen-Cahn alike, KdV lost (0.30 -> 0.50).
+      Linear equations with smooth data form no fronts for the points to gather at: there RAD gained
+      a little at 120 s (Helmholtz 1.5e-3 -> 9.6e-4, the L-shape 2.5e-4 -> 2.0e-4) and at 600 s lost
+      the wave (0.13 and 0.19, seeds 0 and 1, against 3.1e-3 with uniform points in the same session)
+      and Helmholtz (1.5e-4 -> 3.9e-4), the L-shape gaining (7.8e-5 -> 5.8e-5; benchmarks/README.md):
+      linear equations keep uniform points. The cross-attention network keeps its fixed points at
+      short budgets (RAD there lost on the smooth problems)."""
     out = list(plugins)
     budget_only = settings.get("time_budget") and "steps" not in settings and "lbfgs_steps" not in settings
     if not budget_only:
@@ -453,7 +482,7 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
         out.append(causal)
         why.append(f"causal weighting of the equations in time (epsilon {causal.epsilon:g}, {causal.chunks} slabs): "
                    f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})")
-    if plain and "rad" not in names and "resample_every" not in settings:
+    if plain and "rad" not in names and "resample_every" not in settings and nonlinear(problem):
         rad = RAD(every=RAD_EVERY, c=RAD_C)
         out.append(rad)
         why.append(f"collocation points of the equations: redrawn every {rad.every} Adam steps where the residual "
@@ -463,4 +492,4 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
 
 
 __all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate",
-           "plain_network", "time_scale"]
+           "nonlinear", "plain_network", "time_scale"]

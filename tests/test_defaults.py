@@ -8,8 +8,8 @@ import torch
 
 import pinnfreq as pf
 from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, RAD_C, RAD_EVERY, data_frequencies,
-                               default_network,
-                               default_plugins, default_settings, initial_rate, spectral_lines, time_scale)
+                               default_network, default_plugins, default_settings, initial_rate, nonlinear,
+                               spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -160,7 +160,7 @@ def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(c
     assert "pinnfreq: optimiser: Adam for 50% of the time budget, then L-BFGS" in printed
     assert "pinnfreq: hard constraints: u: dirichlet" in printed
     assert "pinnfreq: network: a tanh MLP" in printed and sol.config["resample_every"] == 100
-    assert "pinnfreq: collocation points of the equations: redrawn every 100 Adam steps where the residual" in printed
+    assert "where the residual is large" not in printed  # linear equations: uniform points
 
 
 @pytest.mark.parametrize("k, network", [(1, pf.MLP), (40, pf.CrossAttentionNet)])
@@ -198,10 +198,25 @@ def test_inverse_evolution_problems_get_causal_weighting_on_a_budget():
     assert default_plugins(poisson(2.0), {"time_budget": 5.0}, [])[0] == []  # not an evolution problem
     forward = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx, [pf.Initial(0.0)])
     assert default_plugins(forward, {"time_budget": 5.0}, [])[0] == []  # no unknowns
-    both, why = default_plugins(inverse, {"time_budget": 5.0}, [], plain=True)  # the MLP: RAD too
-    assert [p.name for p in both] == ["causal", "rad"] and "where the residual is large" in why[1]
-    assert (both[1].every, both[1].c) == (RAD_EVERY, RAD_C)
-    assert default_plugins(forward, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0] == []  # the user's
-    assert default_plugins(forward, {"time_budget": 5.0}, [pf.RAD(every=7)], plain=True)[0][0].every == 7
     sol = pf.solve(inverse, time_budget=3.0, points=64, progress=False)
     assert any("causal weighting" in e for e in sol.history["events"]) and sol.history["causal/min_weight"]
+
+
+def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlinear():
+    space = pf.Interval(-1.0, 1.0)
+    burgers = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t + u * u.x - 0.01 * u.xx,
+                         [pf.Initial(lambda x: -torch.sin(math.pi * x))])
+    heat = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u, x: u.t - u.xx - torch.sin(x),  # affine: linear
+                      [pf.Initial(lambda x: -torch.sin(math.pi * x))])
+    pair = pf.Problem(space, ("u", "v"), lambda u, v: (u.xx - v, v.xx + torch.cos(u)), [])
+    assert nonlinear(burgers) and nonlinear(pair) and not nonlinear(heat)
+    assert not nonlinear(pf.Problem(space, "u", lambda u, x: u.xx - np.sin(x), []))  # outside torch: cannot tell
+    plugins, why = default_plugins(burgers, {"time_budget": 5.0}, [], plain=True)
+    assert [p.name for p in plugins] == ["rad"] and "where the residual is large" in why[0]
+    assert (plugins[0].every, plugins[0].c) == (RAD_EVERY, RAD_C)
+    assert default_plugins(burgers, {"time_budget": 5.0}, [])[0] == []  # the cross-attention network: fixed points
+    assert default_plugins(heat, {"time_budget": 5.0}, [], plain=True)[0] == []
+    assert default_plugins(burgers, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0] == []  # the user's
+    assert default_plugins(burgers, {"time_budget": 5.0}, [pf.RAD(every=7)], plain=True)[0][0].every == 7
+    sol = pf.solve(burgers, time_budget=3.0, points=64, progress=False)
+    assert any("where the residual is large" in e for e in sol.history["events"])
