@@ -250,6 +250,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     ap.add_argument("--threads", type=int, default=torch_threads())
+    ap.add_argument("--run-limit", type=float,
+                    help="seconds after which a run is stopped and recorded as unmeasured "
+                         "(default: 3 x the budget + 300 s; 480 s with --steps)")
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per run; runs already there are skipped")
     ap.add_argument("--quick", action="store_true", help=f"5 Adam steps on {', '.join(QUICK_PROBLEMS)}")
     ap.add_argument("--table-only", action="store_true", help="print the table of the runs in --jsonl; run nothing")
@@ -287,7 +290,7 @@ def main() -> None:
                 if e == "deepxde" and not have_dde:
                     results.append({**spec, "error": "DeepXDE not installed"})
                     continue
-                r = launch(spec, timeout=(budget or 60) * 3 + 300)
+                r = launch(spec, timeout=args.run_limit or (budget or 60) * 3 + 300)
                 results.append(r)
                 print(json.dumps(r), flush=True)
                 if args.jsonl:
