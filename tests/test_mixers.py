@@ -16,6 +16,7 @@ def _mixers(n_dims):
         "spectre": SpectreMixer(D, n_heads=2, n_dims=n_dims, n_groups=2, d_gate=32),
         "spectre-full": SpectreMixer(D, n_heads=2, n_dims=n_dims, n_groups=2, d_gate=32, pooling="dct",
                                      toeplitz_bandwidth=2, memory_size=3, wavelet_rate=1.0, n_fft=32),
+        "spectre-mix": SpectreMixer(D, n_heads=2, n_dims=n_dims, n_groups=2, d_gate=32, mix_buckets=3),
         "magnitude": MagnitudeAttention(D, n_heads=2),
         "softmax": SoftmaxAttention(D, n_heads=2),
         "fno": FNOMixer(D, n_modes=4, n_dims=n_dims),
@@ -23,7 +24,7 @@ def _mixers(n_dims):
 
 
 @pytest.mark.parametrize("n_dims, shape", [(1, (24,)), (2, (6, 8))])
-@pytest.mark.parametrize("name", ["spectre", "spectre-full", "magnitude", "softmax", "fno"])
+@pytest.mark.parametrize("name", ["spectre", "spectre-full", "spectre-mix", "magnitude", "softmax", "fno"])
 def test_shapes_gradients_and_masks(name, n_dims, shape):
     torch.manual_seed(0)
     mixer = _mixers(n_dims)[name].double()
@@ -129,15 +130,35 @@ def test_cg_residual_falls_with_the_iterations():
 def test_spectre_commutes_with_circular_shifts(pooling, shape):
     torch.manual_seed(0)
     mixer = SpectreMixer(D, n_heads=2, n_dims=len(shape), n_groups=2, d_gate=32, pooling=pooling, n_fft="same",
-                         toeplitz_bandwidth=2).double()
+                         toeplitz_bandwidth=2, mix_buckets=3).double()
     with torch.no_grad():
         mixer.toeplitz.normal_()
+        mixer.mix.normal_()
     x = torch.randn(2, *shape, D, dtype=torch.float64)
     shifts, dims = ((5,), (1,)) if len(shape) == 1 else ((3, -5), (1, 2))
     flat = lambda t: t.reshape(2, -1, D)  # noqa: E731
     out = mixer(flat(x), shape).reshape(2, *shape, D)
     shifted = mixer(flat(torch.roll(x, shifts, dims)), shape).reshape(2, *shape, D)
     assert torch.allclose(shifted, torch.roll(out, shifts, dims), atol=1e-10)
+
+
+def test_spectre_channel_mixing_starts_as_the_seed_layer_and_hits_its_anchors():
+    torch.manual_seed(0)
+    seed_layer = SpectreMixer(D, n_heads=2, n_groups=2, d_gate=32, n_fft="same").double()
+    torch.manual_seed(0)
+    mixing = SpectreMixer(D, n_heads=2, n_groups=2, d_gate=32, n_fft="same", mix_buckets=5).double()
+    x = torch.randn(2, 32, D, dtype=torch.float64)
+    assert torch.allclose(seed_layer(x), mixing(x), atol=1e-12)  # zero matrices: the seed's layer
+    with torch.no_grad():
+        mixing.mix.normal_()
+    assert not torch.allclose(seed_layer(x), mixing(x), atol=1e-3)
+    # 32 points: rfft frequencies 0..16; 5 anchors at 0, 4, 8, 12, 16 are met exactly, the rest linear
+    a = mixing.mixing((32,))  # (H, 17, dh, dh)
+    anchors = torch.view_as_complex(mixing.mix.movedim(3, -1).contiguous())  # (H, dh, dh, 5)
+    assert torch.allclose(a[:, ::4], anchors.movedim(-1, 1), atol=1e-12)
+    assert torch.allclose(a[:, 2], (anchors[..., 0] + anchors[..., 1]) / 2, atol=1e-12)
+    with pytest.raises(ValueError, match="mix_buckets"):
+        SpectreMixer(D, mix_buckets=1)
 
 
 def test_spectre_dct_pooling_is_the_orthonormal_dct():

@@ -9,6 +9,8 @@ Per head, with q = x W_Q and v = x W_V split into heads:
               (+ frozen spectral memory: learnt mixing coefficients of fixed random anchor sets)
     gate    = interpolate(anchors) to the n_fft/2+1 frequencies (cubic), then optional Toeplitz
               (banded circular convolution over frequencies), then ComplexModReLU
+    v^      <- v^ + v^ A(k)                     optional (``mix_buckets`` > 0): channel mixing per frequency,
+              A(k) a complex dh x dh matrix per head interpolated from mix_buckets anchors per axis
     v       <- iFFT(gate . v^) truncated to N tokens, the channel groups each with their gate
     out     = v W_O  (+ optional Haar-wavelet refinement in training)
 
@@ -23,6 +25,12 @@ the grid size. The spectral memory is our own mechanism, not the seed's: the see
 frozen spectral bias added to the gate (a fixed prior shared by every input); here the frozen part is
 ``memory_size`` random anchor patterns, and the gate MLP learns per input how much of each to add.
 It is off by default (``memory_size=0``), as the seed advises unless a bias across batches is wanted.
+The channel mixing per frequency (``mix_buckets``) is our own too: the seed's gate is one complex scalar
+per (group, frequency) and mixes channels only through W_O, the same at every frequency, which is
+what separates it from an FNO layer (a d x d complex matrix per mode). The mixing matrices follow the
+seed's bucket idea (anchors interpolated over the frequencies, so the parameters do not depend on the
+grid) and start at zero (the layer starts as the seed's). Off by default; measured in
+``benchmarks/README.md`` ("Surrogates").
 """
 
 from __future__ import annotations
@@ -62,12 +70,16 @@ class SpectreMixer(Mixer):
         Frozen random anchor sets mixed in by learnt coefficients (0: off).
     wavelet_rate : float
         Probability per batch element of the Haar refinement in training (0: off; reference 0.1).
+    mix_buckets : int
+        0 (off) or the anchors per axis of the channel mixing per frequency: a complex (dh x dh)
+        matrix per head and anchor, linearly interpolated to every frequency (our addition, not the
+        seed's; parameters 2 H dh^2 mix_buckets^n_dims).
     """
 
     def __init__(self, hidden_channels: int, n_heads: int = 4, n_dims: int = 1,
                  n_fft: int | Sequence[int] | str | None = None, pooling: str = "mean", n_groups: int = 4,
                  n_buckets: int | None = None, d_gate: int = 256, toeplitz_bandwidth: int = 0, memory_size: int = 0,
-                 wavelet_rate: float = 0.0, modrelu_bias: float = -0.1, eps: float = 1e-4):
+                 wavelet_rate: float = 0.0, modrelu_bias: float = -0.1, eps: float = 1e-4, mix_buckets: int = 0):
         super().__init__(hidden_channels, n_heads)
         dh = self.head_channels
         if pooling not in POOLINGS:
@@ -75,8 +87,9 @@ class SpectreMixer(Mixer):
         if n_dims not in (1, 2) or n_groups < 1 or dh % n_groups:
             raise ValueError(f"SpectreMixer: need n_dims 1 or 2 and n_groups dividing the head width {dh}; "
                              f"got n_dims={n_dims}, n_groups={n_groups}")
-        if not 0 <= wavelet_rate <= 1 or toeplitz_bandwidth < 0 or memory_size < 0:
-            raise ValueError("SpectreMixer: wavelet_rate in [0, 1], toeplitz_bandwidth and memory_size >= 0")
+        if not 0 <= wavelet_rate <= 1 or toeplitz_bandwidth < 0 or memory_size < 0 or mix_buckets < 0 or mix_buckets == 1:
+            raise ValueError("SpectreMixer: wavelet_rate in [0, 1], toeplitz_bandwidth and memory_size >= 0, "
+                             f"mix_buckets 0 or >= 2; got {wavelet_rate}, {toeplitz_bandwidth}, {memory_size}, {mix_buckets}")
         self.n_dims, self.n_fft, self.pooling, self.n_groups = n_dims, n_fft, pooling, n_groups
         if n_buckets is None:
             n_buckets = max(4, math.isqrt(n_fft // 2 + 1)) if isinstance(n_fft, int) else 16
@@ -97,6 +110,9 @@ class SpectreMixer(Mixer):
             self.pool_query = nn.Parameter(torch.zeros(n_heads, dh))  # zeros: starts as the mean
         if wavelet_rate:
             self.wavelet_gate = nn.Linear(dh, dh)
+        self.mix_buckets = mix_buckets
+        if mix_buckets:  # zeros: the layer starts as the seed's
+            self.mix = nn.Parameter(torch.zeros(n_heads, dh, dh, 2, *(mix_buckets,) * n_dims))
 
     # -- pieces ---------------------------------------------------------------------------------------
     def fft_sizes(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -128,6 +144,24 @@ class SpectreMixer(Mixer):
             scores = scores.masked_fill(mask[..., 0] == 0, float("-inf"))
         return torch.einsum("bhn,bhnc->bhc", torch.softmax(scores, -1), q)
 
+    def spread(self, anchors: Tensor, sizes: tuple[int, ...], mode: str) -> Tensor:
+        """(M, C, *buckets) anchors over [0, Nyquist] per axis -> (M, C, *F) on the rfft frequencies of
+        grid ``sizes``; in 2-D the anchors lie over (|k_0|, k_1), so that +-k_0 get the same value."""
+        half = sizes[-1] // 2 + 1
+        mode = {"linear": "bilinear"}.get(mode, mode)
+        if self.n_dims == 1:
+            return F.interpolate(anchors[:, :, None], size=(1, half), mode=mode, align_corners=True)[:, :, 0]
+        g = F.interpolate(anchors, size=(sizes[0] // 2 + 1, half), mode=mode, align_corners=True)
+        rows = torch.fft.fftfreq(sizes[0], 1 / sizes[0], device=g.device).abs().long()
+        return g[:, :, rows]
+
+    def mixing(self, sizes: tuple[int, ...]) -> Tensor:
+        """The channel-mixing matrices A(k), complex (H, *F, dh, dh)."""
+        h, dh = self.n_heads, self.head_channels
+        a = self.spread(self.mix.reshape(1, h * dh * dh * 2, *self.mix.shape[4:]), sizes, "linear")
+        a = a.reshape(h, dh, dh, 2, *a.shape[2:]).movedim(3, -1)
+        return torch.view_as_complex(a.contiguous()).movedim((1, 2), (-2, -1))
+
     def gate(self, pooled: Tensor, sizes: tuple[int, ...]) -> Tensor:
         """Complex gates (B, H, G, *F) on the rfft frequencies of grid ``sizes``."""
         b, h, _ = pooled.shape
@@ -136,13 +170,7 @@ class SpectreMixer(Mixer):
         if self.memory_size:
             anchors = anchors + torch.einsum("bhm,mar->bhar", raw[..., 2 * self.n_anchors:], self.memory)
         grid = anchors.reshape(b * h * self.n_groups, *(self.n_buckets,) * self.n_dims, 2).movedim(-1, 1)
-        half = sizes[-1] // 2 + 1
-        if self.n_dims == 1:
-            g = F.interpolate(grid[:, :, None], size=(1, half), mode="bicubic", align_corners=True)[:, :, 0]
-        else:  # anchors over (|k_0|, k_1); rows gathered by |k_0| so that +-k_0 share a gate
-            g = F.interpolate(grid, size=(sizes[0] // 2 + 1, half), mode="bicubic", align_corners=True)
-            rows = torch.fft.fftfreq(sizes[0], 1 / sizes[0], device=g.device).abs().long()
-            g = g[:, :, rows]
+        g = self.spread(grid, sizes, "bicubic")
         g = torch.complex(g[:, 0], g[:, 1]).reshape(b, h, self.n_groups, *g.shape[2:])
         if self.bandwidth:
             taps = torch.view_as_complex(self.toeplitz.contiguous())
@@ -178,6 +206,8 @@ class SpectreMixer(Mixer):
         sizes = self.fft_sizes(grid)
         dims = tuple(range(2, 2 + len(grid)))
         spec = torch.fft.rfftn(v.reshape(b, self.n_heads, *grid, -1), s=sizes, dim=dims)
+        if self.mix_buckets:
+            spec = spec + torch.einsum("bh...i,h...io->bh...o", spec, self.mixing(sizes))
         gate = self.gate(pooled, sizes).movedim(2, -1)  # (B, H, *F, G)
         spec = (spec.unflatten(-1, (self.n_groups, -1)) * gate[..., None]).flatten(-2)
         out = torch.fft.irfftn(spec, s=sizes, dim=dims)
