@@ -169,6 +169,42 @@ def test_rad_draws_points_where_the_residual_is_large():
     assert 0.1 < share < 0.3  # a large c is uniform sampling: ~20% of the points
 
 
+class PointShare(pf.Plugin):
+    """Records, per step and phase, the share of the equation's points beyond x = 0.8."""
+    name = "share"
+
+    def __init__(self):
+        self.seen = []
+
+    def before_step(self, trainer):
+        x = trainer.batches["pde0"].points[:, 0]
+        self.seen.append((trainer.phase(), float((x > 0.8).double().mean())))
+
+
+@pytest.mark.parametrize("lbfgs", ["last", "uniform"])
+def test_rad_gives_lbfgs_its_last_set_or_uniform_points(lbfgs, tmp_path):
+    share = PointShare()
+    kw = dict(steps=20, lbfgs_steps=6, points=400, progress=False, dtype="float64", seed=3)
+    pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs), share], **kw)
+    adam = [s for phase, s in share.seen[11:] if phase == "adam"]  # after the first draw
+    lbfgs_shares = [s for phase, s in share.seen if phase == "lbfgs"]
+    assert adam and lbfgs_shares and min(adam) > 0.9  # drawn where the residual is large
+    if lbfgs == "last":
+        assert lbfgs_shares == [adam[-1]] * len(lbfgs_shares)
+    else:  # one uniform draw, kept for every iteration: about 20% of the points beyond 0.8
+        assert len(set(lbfgs_shares)) == 1 and 0.12 < lbfgs_shares[0] < 0.28
+    # a run stopped inside L-BFGS resumes onto the same points and losses
+    ckpt = dict(kw, checkpoint=str(tmp_path / "c.pt"), checkpoint_every=1)
+    full = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs)], **ckpt)
+    pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs)],
+             callbacks=[lambda info: info.step == 23], **ckpt)
+    resumed = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs)],
+                       resume=True, **ckpt)
+    assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-10)
+    with pytest.raises(ValueError, match="lbfgs must be 'last' or 'uniform'"):
+        pf.RAD(lbfgs="fresh")
+
+
 def test_runs_with_rad_and_causal_weighting_resume_exactly(tmp_path):
     kw = dict(steps=30, points=64, boundary_points=16, progress=False, dtype="float64",
               checkpoint=str(tmp_path / "c.pt"), checkpoint_every=5)

@@ -8,7 +8,8 @@ Every ``every`` Adam steps the equations' collocation points are redrawn from a 
 so that points gather where the residual is large while ``c`` keeps a uniform share (k = 1, c = 1 is the
 paper's recommended default; k -> 0 or c -> inf is uniform resampling). The pool and the draw come from
 ``(seed, term, round)``, and the points in use are checkpointed, so a resumed run trains on the same
-points. L-BFGS keeps the last set (its line search needs a fixed loss).
+points. L-BFGS needs a fixed loss (its memory is of one objective): it trains on the last set
+(``lbfgs="last"``) or on a uniform draw of as many points made when it starts (``lbfgs="uniform"``).
 """
 
 from __future__ import annotations
@@ -29,23 +30,31 @@ if TYPE_CHECKING:
 class RAD(Plugin):
     name = "rad"
 
-    def __init__(self, every: int = 500, k: float = 1.0, c: float = 1.0, pool: int = 8):
+    def __init__(self, every: int = 500, k: float = 1.0, c: float = 1.0, pool: int = 8, lbfgs: str = "last"):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"RAD: every must be a positive integer, got {every!r}")
         if not (k >= 0 and c >= 0 and k + c > 0):
             raise ValueError(f"RAD: k and c must be >= 0 and not both 0, got k={k!r}, c={c!r}")
         if not isinstance(pool, int) or pool < 1:
             raise ValueError(f"RAD: pool must be an integer >= 1, got {pool!r}")
-        self.every, self.k, self.c, self.pool = every, float(k), float(c), pool
+        if lbfgs not in ("last", "uniform"):
+            raise ValueError(f"RAD: lbfgs must be 'last' or 'uniform', got {lbfgs!r}")
+        self.every, self.k, self.c, self.pool, self.lbfgs = every, float(k), float(c), pool, lbfgs
         self.points: dict[str, torch.Tensor] = {}  # the redrawn points in use, per term
         self.rounds = 0
+        self.uniform_drawn = False  # lbfgs="uniform": L-BFGS's points drawn
 
     def attach(self, trainer: "Trainer") -> None:
         self.terms = [t for t in trainer.problem.equations if t in trainer.terms]
         self.device, self.dtype = trainer.device, trainer.dtype
         self.points, self.rounds = {}, 0  # a plug-in passed to several solve() calls starts afresh in each
+        self.uniform_drawn = False
 
     def before_step(self, trainer: "Trainer") -> None:
+        if self.lbfgs == "uniform" and trainer.phase() == "lbfgs" and not self.uniform_drawn:
+            self.uniform_drawn = True
+            for term in self.terms:
+                self.points[term] = self.candidates(trainer, term, 1, 20_000)
         # a resampling of the trainer (resample_every) or a resume brings its own batches: put ours back
         for term, pts in self.points.items():
             if trainer.batches[term].points is not pts:
@@ -59,14 +68,19 @@ class RAD(Plugin):
             self.points[term] = self.draw(trainer, term)
             trainer.set_batch(term, Batch(self.points[term], None))
 
+    def candidates(self, trainer: "Trainer", term: str, factor: int, round_: int) -> torch.Tensor:
+        """``factor`` x this rank's points of ``term``, drawn uniformly (seeded apart from the trainer's
+        rounds); each rank gets its own share of one draw, as the trainer's points are shared."""
+        n = len(trainer.batches[term].points)
+        seed = sub_seed(trainer.config.seed, trainer.problem.terms.index(term), 10_000 + round_)
+        pool, _ = trainer.problem.sample(term, factor * n * trainer.ranks.world, trainer.config.sampler, seed)
+        pool = torch.as_tensor(np.ascontiguousarray(pool), dtype=trainer.dtype, device=trainer.device)
+        return pool[trainer.ranks.rank * factor * n:(trainer.ranks.rank + 1) * factor * n].contiguous()
+
     def draw(self, trainer: "Trainer", term: str) -> torch.Tensor:
         n = len(trainer.batches[term].points)
-        index = trainer.problem.terms.index(term)
-        seed = sub_seed(trainer.config.seed, index, 10_000 + self.rounds)  # apart from the trainer's rounds
-        pool, _ = trainer.problem.sample(term, self.pool * n * trainer.ranks.world, trainer.config.sampler, seed)
-        pool = torch.as_tensor(np.ascontiguousarray(pool), dtype=trainer.dtype, device=trainer.device)
-        # each rank draws from its own share of the pool, as the trainer's points are shared
-        pool = pool[trainer.ranks.rank * self.pool * n:(trainer.ranks.rank + 1) * self.pool * n]
+        seed = sub_seed(trainer.config.seed, trainer.problem.terms.index(term), 10_000 + self.rounds)
+        pool = self.candidates(trainer, term, self.pool, self.rounds)
         r = sum(q**2 for q in residuals(trainer.problem, trainer.model, term, pool)).sqrt().double()
         density = r**self.k
         p = density / density.mean().clamp(min=1e-300) + self.c
@@ -75,11 +89,14 @@ class RAD(Plugin):
         return pool[chosen.to(pool.device)].contiguous()
 
     def describe(self) -> str:
-        return f"RAD resampling of {', '.join(self.terms)} every {self.every} steps (k={self.k:g}, c={self.c:g})"
+        return (f"RAD resampling of {', '.join(self.terms)} every {self.every} steps (k={self.k:g}, c={self.c:g}; "
+                f"L-BFGS on {'the last set' if self.lbfgs == 'last' else 'uniform points'})")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rounds": self.rounds, "points": {t: p.cpu() for t, p in self.points.items()}}
+        return {"rounds": self.rounds, "points": {t: p.cpu() for t, p in self.points.items()},
+                "uniform_drawn": self.uniform_drawn}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rounds = int(state["rounds"])
+        self.uniform_drawn = bool(state.get("uniform_drawn", False))  # absent in older checkpoints
         self.points = {t: torch.as_tensor(p).to(device=self.device, dtype=self.dtype) for t, p in state["points"].items()}
