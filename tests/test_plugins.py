@@ -174,14 +174,15 @@ class PointShare(pf.Plugin):
     name = "share"
 
     def __init__(self):
-        self.seen = []
+        self.seen, self.sizes = [], {}
 
     def before_step(self, trainer):
         x = trainer.batches["pde0"].points[:, 0]
         self.seen.append((trainer.phase(), float((x > 0.8).double().mean())))
+        self.sizes.setdefault(trainer.phase(), set()).add(len(x))
 
 
-@pytest.mark.parametrize("lbfgs", ["last", "uniform"])
+@pytest.mark.parametrize("lbfgs", ["last", "uniform", "both"])
 def test_rad_gives_lbfgs_its_last_set_or_uniform_points(lbfgs, tmp_path):
     share = PointShare()
     kw = dict(steps=20, lbfgs_steps=6, points=400, progress=False, dtype="float64", seed=3)
@@ -191,8 +192,11 @@ def test_rad_gives_lbfgs_its_last_set_or_uniform_points(lbfgs, tmp_path):
     assert adam and lbfgs_shares and min(adam) > 0.9  # drawn where the residual is large
     if lbfgs == "last":
         assert lbfgs_shares == [adam[-1]] * len(lbfgs_shares)
-    else:  # one uniform draw, kept for every iteration: about 20% of the points beyond 0.8
+    elif lbfgs == "uniform":  # one uniform draw, kept for every iteration: about 20% of the points beyond 0.8
         assert len(set(lbfgs_shares)) == 1 and 0.12 < lbfgs_shares[0] < 0.28
+    else:  # the last set and as many uniform points
+        assert len(set(lbfgs_shares)) == 1 and 0.5 < lbfgs_shares[0] < 0.65
+    assert share.sizes == {"adam": {400}, "lbfgs": {800 if lbfgs == "both" else 400}}
     # a run stopped inside L-BFGS resumes onto the same points and losses
     ckpt = dict(kw, checkpoint=str(tmp_path / "c.pt"), checkpoint_every=1)
     full = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs)], **ckpt)
@@ -201,7 +205,7 @@ def test_rad_gives_lbfgs_its_last_set_or_uniform_points(lbfgs, tmp_path):
     resumed = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[pf.RAD(every=10, k=2.0, c=0.0, lbfgs=lbfgs)],
                        resume=True, **ckpt)
     assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-10)
-    with pytest.raises(ValueError, match="lbfgs must be 'last' or 'uniform'"):
+    with pytest.raises(ValueError, match="lbfgs must be one of"):
         pf.RAD(lbfgs="fresh")
 
 

@@ -9,7 +9,8 @@ so that points gather where the residual is large while ``c`` keeps a uniform sh
 paper's recommended default; k -> 0 or c -> inf is uniform resampling). The pool and the draw come from
 ``(seed, term, round)``, and the points in use are checkpointed, so a resumed run trains on the same
 points. L-BFGS needs a fixed loss (its memory is of one objective): it trains on the last set
-(``lbfgs="last"``) or on a uniform draw of as many points made when it starts (``lbfgs="uniform"``).
+(``lbfgs="last"``), on a uniform draw of as many points made when it starts (``lbfgs="uniform"``), or
+on both together (``lbfgs="both"``: twice the points, each iteration about twice the cost).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from ..trainer import Trainer
 
 
+LBFGS_POINTS = ("last", "uniform", "both")
+
+
 class RAD(Plugin):
     name = "rad"
 
@@ -37,8 +41,8 @@ class RAD(Plugin):
             raise ValueError(f"RAD: k and c must be >= 0 and not both 0, got k={k!r}, c={c!r}")
         if not isinstance(pool, int) or pool < 1:
             raise ValueError(f"RAD: pool must be an integer >= 1, got {pool!r}")
-        if lbfgs not in ("last", "uniform"):
-            raise ValueError(f"RAD: lbfgs must be 'last' or 'uniform', got {lbfgs!r}")
+        if lbfgs not in LBFGS_POINTS:
+            raise ValueError(f"RAD: lbfgs must be one of {LBFGS_POINTS}, got {lbfgs!r}")
         self.every, self.k, self.c, self.pool, self.lbfgs = every, float(k), float(c), pool, lbfgs
         self.points: dict[str, torch.Tensor] = {}  # the redrawn points in use, per term
         self.rounds = 0
@@ -49,12 +53,17 @@ class RAD(Plugin):
         self.device, self.dtype = trainer.device, trainer.dtype
         self.points, self.rounds = {}, 0  # a plug-in passed to several solve() calls starts afresh in each
         self.uniform_drawn = False
+        self.n: dict[str, int] = {}  # points per term, as the trainer draws them
 
     def before_step(self, trainer: "Trainer") -> None:
-        if self.lbfgs == "uniform" and trainer.phase() == "lbfgs" and not self.uniform_drawn:
+        for term in self.terms:  # read before any of ours are put back
+            self.n.setdefault(term, len(trainer.batches[term].points))
+        if self.lbfgs != "last" and trainer.phase() == "lbfgs" and not self.uniform_drawn:
             self.uniform_drawn = True
             for term in self.terms:
-                self.points[term] = self.candidates(trainer, term, 1, 20_000)
+                uniform = self.candidates(trainer, term, 1, 20_000)
+                last = self.points.get(term, trainer.batches[term].points)
+                self.points[term] = uniform if self.lbfgs == "uniform" else torch.cat([last, uniform])
         # a resampling of the trainer (resample_every) or a resume brings its own batches: put ours back
         for term, pts in self.points.items():
             if trainer.batches[term].points is not pts:
@@ -71,14 +80,14 @@ class RAD(Plugin):
     def candidates(self, trainer: "Trainer", term: str, factor: int, round_: int) -> torch.Tensor:
         """``factor`` x this rank's points of ``term``, drawn uniformly (seeded apart from the trainer's
         rounds); each rank gets its own share of one draw, as the trainer's points are shared."""
-        n = len(trainer.batches[term].points)
+        n = self.n[term]
         seed = sub_seed(trainer.config.seed, trainer.problem.terms.index(term), 10_000 + round_)
         pool, _ = trainer.problem.sample(term, factor * n * trainer.ranks.world, trainer.config.sampler, seed)
         pool = torch.as_tensor(np.ascontiguousarray(pool), dtype=trainer.dtype, device=trainer.device)
         return pool[trainer.ranks.rank * factor * n:(trainer.ranks.rank + 1) * factor * n].contiguous()
 
     def draw(self, trainer: "Trainer", term: str) -> torch.Tensor:
-        n = len(trainer.batches[term].points)
+        n = self.n.setdefault(term, len(trainer.batches[term].points))
         seed = sub_seed(trainer.config.seed, trainer.problem.terms.index(term), 10_000 + self.rounds)
         pool = self.candidates(trainer, term, self.pool, self.rounds)
         r = sum(q**2 for q in residuals(trainer.problem, trainer.model, term, pool)).sqrt().double()
@@ -90,7 +99,7 @@ class RAD(Plugin):
 
     def describe(self) -> str:
         return (f"RAD resampling of {', '.join(self.terms)} every {self.every} steps (k={self.k:g}, c={self.c:g}; "
-                f"L-BFGS on {'the last set' if self.lbfgs == 'last' else 'uniform points'})")
+                f"L-BFGS on {dict(last='the last set', uniform='uniform points', both='the last set and as many uniform points')[self.lbfgs]})")
 
     def state_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "points": {t: p.cpu() for t, p in self.points.items()},
