@@ -6,9 +6,10 @@ counts, and neuraloperator's own FNO as the external peer, same data and same bu
     python benchmarks/surrogates.py --mixers fno:norm=none spectre:d_gate=64    # variants: mixer:key=value,...
     python benchmarks/surrogates.py --quick                        # tiny data and budget: checks the script
 
-A variant's keys go to the mixer, to the Surrogate (MODEL_KEYS: block, norm, mlp_ratio, ...) or to the
-training (TRAIN_KEYS: schedule, lr). The table gives the mean and spread over the seeds and the ratio
-to neuraloperator's FNO at the same budget; ``--results`` keeps every run and resumes.
+A variant's keys go to the mixer, to the Surrogate (MODEL_KEYS: block, norm, mlp_ratio, ...; params: the
+parameter count this row is matched to; width: a fixed width instead) or to the training (TRAIN_KEYS:
+schedule, lr). The table gives the mean and spread over the seeds and the ratio to neuraloperator's FNO
+at the same budget; ``--results`` keeps every run and resumes.
 
 Data are generated on first use into benchmarks/data/ (git-ignored) with pinnfreq/numerics/trajectories.py.
 Training: AdamW, cosine schedule, MSE loss (normalised units), 10 input frames, increments, the same time budget
@@ -60,7 +61,8 @@ def dataset(case: str, quick: bool) -> Trajectories:
     return Trajectories.load(path)
 
 
-MODEL_KEYS = ("norm", "block", "mlp_ratio", "lifting_channel_ratio", "projection_channel_ratio", "increment", "patch")
+MODEL_KEYS = ("norm", "block", "mlp_ratio", "lifting_channel_ratio", "projection_channel_ratio", "increment", "patch",
+              "params", "width")  # the parameter count to match for this row instead of --params, or a fixed width
 TRAIN_KEYS = ("schedule", "lr")
 
 
@@ -93,6 +95,8 @@ def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surro
     n_dims = len(grid)
     mixer, extra, model_options, _ = parse_mixer(mixer)
     patch = model_options.pop("patch", patch)
+    target = model_options.pop("params", target)
+    widths = [model_options.pop("width")] if "width" in model_options else None
     # FNO modes: 16 in 1-D (9 would be neuraloperator's (16,), see FNOMixer; 16 measured better on
     # Burgers), 6 in 2-D (neuraloperator's (12, 12): 6 rows of each sign; more would not fit 200k
     # parameters at width 16)
@@ -100,7 +104,7 @@ def matched(mixer: str, grid: tuple[int, ...], target: int, patch: int) -> Surro
     options.update(extra)
     best = None
     # widths: multiples of 16 for 4 heads x 4 SPECTRE groups; of 4 for the FNO layer (no heads)
-    for width in (range(8, 257, 4) if mixer == "fno" else range(16, 257, 16)):
+    for width in widths or (range(8, 257, 4) if mixer == "fno" else range(16, 257, 16)):
         model = Surrogate(HISTORY, 1, n_dims, mixer, hidden_channels=width, n_layers=4, mixer_options=options, grid=grid,
                           patch=patch, **model_options)
         size = sum(p.numel() for p in model.parameters())
