@@ -163,6 +163,8 @@ def test_rad_draws_points_where_the_residual_is_large():
     pts = focused.draw(trainer, "pde0")[:, 0]
     assert pts.shape == (500,) and len(set(pts.tolist())) == 500  # drawn without replacement
     assert float((pts > 0.8).float().mean()) > 0.9
+    # the residual is 100 on a fifth of the pool and ~0 elsewhere: its top tenth holds half of its sum
+    assert trainer.history["rad_top_tenth/pde0"][-1] == pytest.approx(0.5, abs=0.06)
     spread = pf.RAD(k=1.0, c=1e6)
     spread.attach(trainer)
     share = float((spread.draw(trainer, "pde0")[:, 0] > 0.8).float().mean())

@@ -8,9 +8,12 @@ Every ``every`` Adam steps the equations' collocation points are redrawn from a 
 so that points gather where the residual is large while ``c`` keeps a uniform share (k = 1, c = 1 is the
 paper's recommended default; k -> 0 or c -> inf is uniform resampling). The pool and the draw come from
 ``(seed, term, round)``, and the points in use are checkpointed, so a resumed run trains on the same
-points. L-BFGS needs a fixed loss (its memory is of one objective): it trains on the last set
-(``lbfgs="last"``), on a uniform draw of as many points made when it starts (``lbfgs="uniform"``), or
-on both together (``lbfgs="both"``: twice the points, each iteration about twice the cost).
+points. At each draw the history records ``rad_step`` and, per term, ``rad_top_tenth/<term>``: the share
+of the pool's summed |residual| held by its top tenth of points (0.1 for a flat residual, towards 1 for
+one concentrated on a front). L-BFGS needs a fixed loss (its memory is of one objective): it trains on
+the last set (``lbfgs="last"``), on a uniform draw of as many points made when it starts
+(``lbfgs="uniform"``), or on both together (``lbfgs="both"``: twice the points, each iteration about
+twice the cost).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class RAD(Plugin):
         if trainer.phase(trainer.step - 1) != "adam" or trainer.step % self.every != 0:
             return
         self.rounds += 1
+        trainer.record("rad_step", trainer.step)
         for term in self.terms:
             self.points[term] = self.draw(trainer, term)
             trainer.set_batch(term, Batch(self.points[term], None))
@@ -91,6 +95,9 @@ class RAD(Plugin):
         seed = sub_seed(trainer.config.seed, trainer.problem.terms.index(term), 10_000 + self.rounds)
         pool = self.candidates(trainer, term, self.pool, self.rounds)
         r = sum(q**2 for q in residuals(trainer.problem, trainer.model, term, pool)).sqrt().double()
+        # how concentrated the residual is: the share of sum |r| held by the pool's top tenth (0.1: flat)
+        top = r.flatten().sort(descending=True).values
+        trainer.record(f"rad_top_tenth/{term}", float(top[: max(1, len(top) // 10)].sum() / top.sum().clamp(min=1e-300)))
         density = r**self.k
         p = density / density.mean().clamp(min=1e-300) + self.c
         gen = torch.Generator(device="cpu").manual_seed(seed + trainer.ranks.rank)
