@@ -97,7 +97,8 @@ class RAD(Plugin):
         r = sum(q**2 for q in residuals(trainer.problem, trainer.model, term, pool)).sqrt().double()
         # how concentrated the residual is: the share of sum |r| held by the pool's top tenth (0.1: flat)
         top = r.flatten().sort(descending=True).values
-        trainer.record(f"rad_top_tenth/{term}", float(top[: max(1, len(top) // 10)].sum() / top.sum().clamp(min=1e-300)))
+        share = top[: max(1, len(top) // 10)].sum() / top.sum().clamp(min=1e-300)
+        trainer.record(f"rad_top_tenth/{term}", float(share))
         density = r**self.k
         p = density / density.mean().clamp(min=1e-300) + self.c
         gen = torch.Generator(device="cpu").manual_seed(seed + trainer.ranks.rank)
@@ -105,8 +106,9 @@ class RAD(Plugin):
         return pool[chosen.to(pool.device)].contiguous()
 
     def describe(self) -> str:
+        lbfgs = dict(last="the last set", uniform="uniform points", both="the last set and as many uniform points")
         return (f"RAD resampling of {', '.join(self.terms)} every {self.every} steps (k={self.k:g}, c={self.c:g}; "
-                f"L-BFGS on {dict(last='the last set', uniform='uniform points', both='the last set and as many uniform points')[self.lbfgs]})")
+                f"L-BFGS on {lbfgs[self.lbfgs]})")
 
     def state_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "points": {t: p.cpu() for t, p in self.points.items()},
@@ -115,4 +117,5 @@ class RAD(Plugin):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rounds = int(state["rounds"])
         self.uniform_drawn = bool(state.get("uniform_drawn", False))  # absent in older checkpoints
-        self.points = {t: torch.as_tensor(p).to(device=self.device, dtype=self.dtype) for t, p in state["points"].items()}
+        self.points = {t: torch.as_tensor(p).to(device=self.device, dtype=self.dtype)
+                       for t, p in state["points"].items()}
