@@ -469,8 +469,12 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
       a little at 120 s (Helmholtz 1.5e-3 -> 9.6e-4, the L-shape 2.5e-4 -> 2.0e-4) and at 600 s lost
       the wave (0.13 and 0.19, seeds 0 and 1, against 3.1e-3 with uniform points in the same session)
       and Helmholtz (1.5e-4 -> 3.9e-4), the L-shape gaining (7.8e-5 -> 5.8e-5; benchmarks/README.md):
-      linear equations keep uniform points. The cross-attention network keeps its fixed points at
-      short budgets (RAD there lost on the smooth problems)."""
+      linear equations keep uniform points. L-BFGS trains on RAD's last set (``lbfgs="last"``): at
+      120 s a uniform set instead took KdV from 0.50 to 0.29 but Burgers from 4.0e-3 to 2.1e-2, and both
+      sets together KdV to 0.43 and Burgers to 3.6e-3 but Allen-Cahn from 0.050 to 0.10 (medians of 3-5
+      seeds), no better a trade; the residual's concentration does not tell KdV from Burgers either.
+      The cross-attention network keeps its fixed points at short budgets (RAD there lost on the smooth
+      problems)."""
     out = list(plugins)
     budget_only = settings.get("time_budget") and "steps" not in settings and "lbfgs_steps" not in settings
     if not budget_only:
