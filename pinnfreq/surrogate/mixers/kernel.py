@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 
-def _block(k: Tensor, rows: slice, t: Tensor) -> tuple[Tensor, Tensor]:
+def kernel_block(k: Tensor, rows: slice, t: Tensor) -> tuple[Tensor, Tensor]:
     """Z[rows, :] and D[rows, :] for keys (..., N, d)."""
     ki = k[..., rows, :]
     d2 = ((ki * ki).sum(-1, keepdim=True) + (k * k).sum(-1).unsqueeze(-2) - 2 * ki @ k.transpose(-1, -2)).clamp_min(0)
@@ -28,7 +28,7 @@ class _KernelMatvec(torch.autograd.Function):
         out = torch.empty_like(p)
         for start in range(0, k.shape[-2], chunk):
             rows = slice(start, start + chunk)
-            out[..., rows] = (_block(k, rows, t)[0] @ p[..., None])[..., 0]
+            out[..., rows] = (kernel_block(k, rows, t)[0] @ p[..., None])[..., 0]
         ctx.save_for_backward(k, t, p)
         ctx.chunk = chunk
         return out
@@ -40,7 +40,7 @@ class _KernelMatvec(torch.autograd.Function):
         gk, gt, gp = torch.zeros_like(k), torch.zeros_like(t.expand(k.shape[:-2] + (1, 1))), torch.zeros_like(p)
         for start in range(0, k.shape[-2], ctx.chunk):
             rows = slice(start, start + ctx.chunk)
-            z, d2 = _block(k, rows, t)
+            z, d2 = kernel_block(k, rows, t)
             gp += (g[..., rows, None] * z).sum(-2)  # (Z^T g) restricted to these rows of Z
             w = g[..., rows, None] * p[..., None, :] * z  # (..., chunk, N)
             gt -= (w * d2).sum((-1, -2), keepdim=True) / d

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import Mixer, check_tokens
-from .kernel import kernel_matvec
+from .kernel import kernel_block, kernel_matvec
 
 
 def conjugate_gradient(matvec, b: Tensor, n_iter: int) -> Tensor:
@@ -57,7 +57,7 @@ def magnitude_weights(k: Tensor, t: Tensor, eps: float, n_iter: int, mask: Tenso
     if chunk is not None and n > chunk:
         zp = lambda p: kernel_matvec(k, t, p, chunk)  # noqa: E731
     else:
-        z = torch.exp(-t * torch.cdist(k, k).pow(2) / k.shape[-1])
+        z = kernel_block(k, slice(None), t)[0]  # squared distances by one matmul: cdist's backward is slow
         zp = lambda p: (z @ p[..., None])[..., 0]  # noqa: E731
     if mask is None:
         matvec = lambda p: zp(p) + eps * p  # noqa: E731
