@@ -88,9 +88,11 @@ class SpectreMixer(Mixer):
         if n_dims not in (1, 2) or n_groups < 1 or dh % n_groups:
             raise ValueError(f"SpectreMixer: need n_dims 1 or 2 and n_groups dividing the head width {dh}; "
                              f"got n_dims={n_dims}, n_groups={n_groups}")
-        if not 0 <= wavelet_rate <= 1 or toeplitz_bandwidth < 0 or memory_size < 0 or mix_buckets < 0 or mix_buckets == 1:
+        if (not 0 <= wavelet_rate <= 1 or toeplitz_bandwidth < 0 or memory_size < 0
+                or mix_buckets < 0 or mix_buckets == 1):
             raise ValueError("SpectreMixer: wavelet_rate in [0, 1], toeplitz_bandwidth and memory_size >= 0, "
-                             f"mix_buckets 0 or >= 2; got {wavelet_rate}, {toeplitz_bandwidth}, {memory_size}, {mix_buckets}")
+                             f"mix_buckets 0 or >= 2; got {wavelet_rate}, {toeplitz_bandwidth}, {memory_size}, "
+                             f"{mix_buckets}")
         self.n_dims, self.n_fft, self.pooling, self.n_groups = n_dims, n_fft, pooling, n_groups
         if n_buckets is None:
             n_buckets = max(4, math.isqrt(n_fft // 2 + 1)) if isinstance(n_fft, int) else 16

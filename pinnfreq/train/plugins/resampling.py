@@ -49,7 +49,7 @@ class RAD(Plugin):
         self.every, self.k, self.c, self.pool, self.lbfgs = every, float(k), float(c), pool, lbfgs
         self.points: dict[str, torch.Tensor] = {}  # the redrawn points in use, per term
         self.rounds = 0
-        self.uniform_drawn = False  # lbfgs="uniform": L-BFGS's points drawn
+        self.uniform_drawn = False  # lbfgs "uniform" or "both": L-BFGS's uniform points drawn
 
     def attach(self, trainer: "Trainer") -> None:
         self.terms = [t for t in trainer.problem.equations if t in trainer.terms]
