@@ -33,6 +33,8 @@ def load_problem_file(path: str | Path) -> ModuleType:
         raise FileNotFoundError(f"{path}: no such problem file")
     spec = importlib.util.spec_from_file_location(f"pinnfreq_problem_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    # registered under its name, as an import would: torch.compile re-imports the module of each traced function
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     if not callable(getattr(module, "problem", None)):
         raise ValueError(f"{path}: a problem file must define problem() returning a pinnfreq.Problem")

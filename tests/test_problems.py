@@ -158,3 +158,16 @@ def test_problem_script_runs_end_to_end(name, tmp_path, capsys):
 def _format(path: Path) -> str:
     with h5py.File(path, "r") as f:
         return f.attrs.get("format", "")
+
+
+def test_a_problem_file_s_residuals_compile(tmp_path):
+    """A problem file loaded by path is importable under its name, as torch.compile needs to trace the
+    residual functions defined in it (before, every compiled run of a bundled problem fell back to eager)."""
+    path = tmp_path / "tiny.py"
+    path.write_text("import pinnfreq as pf\n\n\ndef problem():\n    line = pf.Interval(0, 1)\n"
+                    "    return pf.Problem(line, 'u', lambda u: u.xx + 1.0, [pf.Dirichlet(0.0, on=line.boundary)])\n")
+    module = load_problem_file(path)
+    assert sys.modules[module.__name__] is module
+    sol = pf.solve(module.problem(), pf.MLP(1, 1, 8, 1), steps=4, points=16, boundary_points=4, compile=True,
+                   hard_constraints=False, progress=False)
+    assert not [e for e in sol.history["events"] if "compile" in e], sol.history["events"]
