@@ -212,3 +212,23 @@ def test_wavelet_refinement_is_off_in_evaluation():
     b = mixer(x)
     mixer.wavelet_rate = 0.0
     assert not torch.allclose(a, b) and torch.allclose(mixer(x), a)
+
+
+@pytest.mark.parametrize("mode", ["bicubic", "linear"])
+def test_spectre_spreads_anchors_as_interpolate_does(mode):
+    """The gate's anchors spread over the frequencies by one matrix per axis: the same values as
+    F.interpolate over the grid of anchors (1-D and 2-D, the 2-D rows mirrored for negative k_0)."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    for n_dims, sizes in ((1, (256,)), (2, (16, 12))):
+        mixer = SpectreMixer(D, n_dims=n_dims).double()
+        anchors = torch.randn(6, 2, *(5,) * n_dims, dtype=torch.float64)
+        out = (sizes[0] // 2 + 1, sizes[-1] // 2 + 1)[-n_dims:]
+        if n_dims == 1:
+            kind = "bilinear" if mode == "linear" else mode
+            expected = F.interpolate(anchors[:, :, None], size=(1, *out), mode=kind, align_corners=True)[:, :, 0]
+        else:
+            g = F.interpolate(anchors, size=out, mode="bilinear" if mode == "linear" else mode, align_corners=True)
+            expected = g[:, :, torch.fft.fftfreq(sizes[0], 1 / sizes[0]).abs().long()]
+        assert torch.allclose(mixer.spread(anchors, sizes, mode), expected, atol=1e-12)

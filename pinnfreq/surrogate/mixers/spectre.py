@@ -49,6 +49,17 @@ POOLINGS = ("mean", "dct", "attention")
 DCT_COMPONENTS = 64
 
 
+def interpolation_matrix(n_in: int, n_out: int, mode: str, like: Tensor) -> Tensor:
+    """(n_in, n_out): values at n_in equispaced anchors -> n_out equispaced points over the same interval,
+    cubic ("bicubic": PyTorch's cubic convolution, a = -0.75, borders replicated) or "linear", ends
+    aligned: ``F.interpolate`` of the identity, so that ``x @ W`` equals ``F.interpolate(x)``. dtype and
+    device of ``like``."""
+    eye = torch.eye(n_in, dtype=like.dtype, device=like.device)
+    if mode == "bicubic":
+        return F.interpolate(eye[:, None, None], size=(1, n_out), mode="bicubic", align_corners=True)[:, 0, 0]
+    return F.interpolate(eye[:, None], size=n_out, mode=mode, align_corners=True)[:, 0]
+
+
 class SpectreMixer(Mixer):
     """(B, N, d) -> (B, N, d).
 
@@ -149,12 +160,16 @@ class SpectreMixer(Mixer):
 
     def spread(self, anchors: Tensor, sizes: tuple[int, ...], mode: str) -> Tensor:
         """(M, C, *buckets) anchors over [0, Nyquist] per axis -> (M, C, *F) on the rfft frequencies of
-        grid ``sizes``; in 2-D the anchors lie over (|k_0|, k_1), so that +-k_0 get the same value."""
+        grid ``sizes``; in 2-D the anchors lie over (|k_0|, k_1), so that +-k_0 get the same value.
+        ``mode`` "bicubic" or "linear", with align_corners (as ``F.interpolate``): both separable, so
+        applied as one matrix per axis (``interpolation_matrix``); ``F.interpolate``'s backward pass
+        took a fifth of a training step on CPU."""
         half = sizes[-1] // 2 + 1
-        mode = {"linear": "bilinear"}.get(mode, mode)
+        w = interpolation_matrix(anchors.shape[-1], half, mode, anchors)
         if self.n_dims == 1:
-            return F.interpolate(anchors[:, :, None], size=(1, half), mode=mode, align_corners=True)[:, :, 0]
-        g = F.interpolate(anchors, size=(sizes[0] // 2 + 1, half), mode=mode, align_corners=True)
+            return anchors @ w
+        w0 = interpolation_matrix(anchors.shape[-2], sizes[0] // 2 + 1, mode, anchors)
+        g = w0.T @ anchors @ w
         rows = torch.fft.fftfreq(sizes[0], 1 / sizes[0], device=g.device).abs().long()
         return g[:, :, rows]
 
