@@ -120,6 +120,13 @@ class Trainer(Loop):
         # compiled backward passes do not allow it
         single = any(p.needs_graph(self) for p in self.plugins)
         ready = len(self.engine.pairs) == len(self.terms)
+        if self._compiled is not None and ready:
+            nested = sorted(t for t, pairs in self.engine.pairs.items() if pairs is None)
+            if nested:  # torch.compile cannot differentiate through nested autograd (no double backward)
+                self._compiled = None
+                self._event(f"step {self.step}: compile skipped: {', '.join(nested)} read(s) derivatives on nested "
+                            "autograd (third order, or a network without Taylor mode), which torch.compile cannot "
+                            "differentiate")
         if self._compiled is not None and ready and self._warm and not single:
             try:
                 return self._compiled(*args)
