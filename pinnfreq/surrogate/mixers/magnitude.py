@@ -113,6 +113,7 @@ class _TruncatedCG(torch.autograd.Function):
         return mu
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, gmu: Tensor):
         k, t, mask, z = ctx.saved_tensors
         g = _cg_adjoint(_system(k, t, z, ctx.rows, mask, ctx.eps), ctx.steps, gmu)
