@@ -24,8 +24,8 @@ def sq_distances(k: Tensor, rows: slice) -> Tensor:
 
 
 def kernel_rows(k: Tensor, rows: slice, t: Tensor) -> Tensor:
-    """Z[rows, :] for keys (..., N, d), computed in the distances' buffer (every N x N temporary costs its
-    allocation's page faults on a CPU, as much as the arithmetic)."""
+    """Z[rows, :] for keys (..., N, d), computed in the distances' buffer: one N x N tensor where the
+    out-of-place expression made several (each pass over N x N memory-bound on a CPU)."""
     return sq_distances(k, rows).mul_(-t / k.shape[-1]).exp_()
 
 
