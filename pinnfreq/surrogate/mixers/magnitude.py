@@ -88,7 +88,8 @@ def _cg_adjoint(matvec, steps: list, gx: Tensor) -> Tensor:
         gp = gp + gpap * ap
         gap = gap + gpap * p
         out[i] = gap
-        gp = gp + matvec(gap)  # A^T gap = A gap
+        if i:  # A^T gap = A gap; p_0 = b is a constant, its gradient unused
+            gp = gp + matvec(gap)
         grr = grr_i
     return torch.stack(out, -1)
 
