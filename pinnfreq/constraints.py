@@ -291,15 +291,17 @@ class HardConstraints(torch.nn.Module):
         a, b = self.parts(x)
         return a + b * out
 
-    def jet(self, x: Tensor, pairs: Sequence[tuple[int, int]], out: Jet, cache: dict | None = None) -> Jet:
+    def jet(self, x: Tensor, pairs: Sequence[tuple[int, ...]], out: Jet, cache: dict | None = None) -> Jet:
         """The same in Taylor mode: ``out`` the network's jet at physical points x (n, d)."""
         a, b = memo(cache, "hard_constraints", (tuple(pairs), x.shape, x.dtype, x.device),
                     lambda: self._jets(x, pairs))
         return Jet(a.v + b.v * out.v, a.g + b.g * out.v + b.v * out.g,
-                   a.h + b.h * out.v + b.v * out.h + out._cross(b.g, out.g), out.pairs)
+                   a.h + b.h * out.v + b.v * out.h + b._cross(out), out.pairs)
 
-    def _jets(self, x: Tensor, pairs: Sequence[tuple[int, int]]) -> tuple[Jet, Jet]:
-        """Jets of A and B at x by autograd (both are pointwise functions of the point)."""
+    def _jets(self, x: Tensor, pairs: Sequence[tuple[int, ...]]) -> tuple[Jet, Jet]:
+        """Jets of A and B at x by autograd (both are pointwise functions of the point); ``pairs`` may
+        hold triples (i, j, k) after the pairs, as in :class:`Jet`."""
+        third = any(len(p) == 3 for p in pairs)
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
             both = torch.cat(self.parts(x), 1)  # (n, 2F)
@@ -314,14 +316,23 @@ class HardConstraints(torch.nn.Module):
                 if grad is None:
                     continue
                 g[:, :, c] = grad.detach().T
-                for p, (i, j) in enumerate(pairs):
-                    if grad.requires_grad:
-                        (second,) = torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True, allow_unused=True)
-                        if second is not None:
-                            h[p, :, c] = second[:, j].detach()
+                second: dict[int, Tensor | None] = {}  # d(grad_i)/dx, once per i
+                for p, idx in enumerate(pairs):
+                    i = idx[0]
+                    if i not in second:
+                        second[i] = torch.autograd.grad(grad[:, i].sum(), x, create_graph=third, retain_graph=True,
+                                                        allow_unused=True)[0] if grad.requires_grad else None
+                    if second[i] is None:
+                        continue
+                    if len(idx) == 2:
+                        h[p, :, c] = second[i][:, idx[1]].detach()
+                    elif second[i].requires_grad:
+                        (t,) = torch.autograd.grad(second[i][:, idx[1]].sum(), x, retain_graph=True, allow_unused=True)
+                        if t is not None:
+                            h[p, :, c] = t[:, idx[2]].detach()
         f = len(self.fields)
         v = both.detach()
-        tp = tuple(pairs)
+        tp = tuple(tuple(p) for p in pairs)
         return Jet(v[:, :f], g[..., :f], h[..., :f], tp), Jet(v[:, f:], g[..., f:], h[..., f:], tp)
 
 

@@ -49,17 +49,20 @@ class FieldStore:
     def from_jet(cls, points: Tensor, jet: "Jet", coordinates: Sequence[str], fields: Sequence[str],
                  spatial: Sequence[str] | None = None, closed: bool = False) -> "FieldStore":
         """A store pre-filled from Taylor mode: values, all first derivatives, the jet's second-order
-        pairs. Anything else is computed on demand by autograd from these entries, unless ``closed``
-        (the network kept parts of the jet as constants of the points, so autograd would miss them):
-        then asking for it raises."""
+        pairs and third-order triples. Anything else is computed on demand by autograd from these
+        entries, unless ``closed`` (the network kept parts of the jet as constants of the points, so
+        autograd would miss them): then asking for it raises."""
         store = cls(points, jet.v, coordinates, fields, spatial)
         store.closed = closed
         d = len(store.coordinates)
         for f in range(len(store.fields)):
             for i in range(d):
                 store._cache[(f, _raise((0,) * d, i))] = jet.g[i][:, f]
-            for k, (i, j) in enumerate(jet.pairs):
-                store._cache[(f, _raise(_raise((0,) * d, i), j))] = jet.h[k][:, f]
+            for k, idx in enumerate(jet.pairs):  # pairs (i, j) and triples (i, j, k)
+                orders = (0,) * d
+                for i in idx:
+                    orders = _raise(orders, i)
+                store._cache[(f, orders)] = jet.h[k][:, f]
         return store
 
     def field(self, name: str) -> "Field":

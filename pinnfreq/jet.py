@@ -1,10 +1,16 @@
-"""Second-order Taylor mode: values, first and selected second derivatives carried through a network.
+"""Taylor mode: values, first and selected higher derivatives carried through a network.
 
 A :class:`Jet` holds, for a tensor y(x) computed pointwise from input points x in R^D,
 
     v  (n, ...)      the values
     g  (D, n, ...)   dy/dx_i for every coordinate i
-    h  (P, n, ...)   d^2 y / dx_i dx_j for the pairs (i, j) in ``pairs`` (only those a residual needs)
+    h  (P, n, ...)   d^2 y / dx_i dx_j for the pairs (i, j) in ``pairs`` (only those a residual needs),
+                     then d^3 y / dx_i dx_j dx_k for the triples (i, j, k) in ``pairs`` (KdV's u_xxx)
+
+Pairs come first; a triple needs its three pairs among them (its rules read them). Linear maps,
+products, tanh, sin and cos carry triples (an MLP, the Fourier bank, hard constraints); softmax and
+the per-point matrix products of the cross-attention network raise NotImplementedError on them, and
+the engine then differentiates such a term by autograd.
 
 Every operation below maps jets to jets by the chain and product rules, so a network written with
 them computes u, grad u and the needed second derivatives in one forward pass; one ordinary backward
@@ -30,11 +36,14 @@ class Jet:
     pairs: tuple[tuple[int, int], ...]
 
     @classmethod
-    def input(cls, x: Tensor, pairs: Sequence[tuple[int, int]]) -> "Jet":
-        """The jet of the coordinates themselves: dx/dx_i = e_i, no curvature."""
+    def input(cls, x: Tensor, pairs: Sequence[tuple[int, ...]]) -> "Jet":
+        """The jet of the coordinates themselves: dx/dx_i = e_i, no curvature. ``pairs``: the pairs
+        (i, j), then any triples (i, j, k), each with its three pairs among the pairs."""
         n, d = x.shape
+        pairs = tuple(tuple(int(i) for i in p) for p in pairs)
+        _layout(pairs)  # the order, and the triples' pairs
         g = torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, n, d)
-        return cls(x, g, x.new_zeros(len(pairs), n, d), tuple(pairs))
+        return cls(x, g, x.new_zeros(len(pairs), n, d), pairs)
 
     def _like(self, v: Tensor, g: Tensor, h: Tensor) -> "Jet":
         return Jet(v, g, h, self.pairs)
@@ -117,6 +126,7 @@ class Jet:
         The scale's gradient is then summed over points in cache-sized chunks instead of through an
         (n, K k, r) intermediate per call.
         """
+        self._no_triples("per-point matrix products")
         n, p, k = self.v.shape
         c = 1 + len(self.g) + len(self.h)
         rows = self._product_rule_rows()
@@ -153,43 +163,79 @@ class Jet:
         return rows
 
     # -- nonlinear maps ------------------------------------------------------------------------------
+    @property
+    def _n_pairs(self) -> int:
+        """How many entries of h are second order (the rest are triples)."""
+        return _layout(self.pairs)[0]
+
+    def _no_triples(self, what: str) -> None:
+        if _layout(self.pairs)[1]:
+            raise NotImplementedError(f"Taylor mode carries third derivatives through linear maps, products, tanh, "
+                                      f"sin and cos, not through {what}")
+
     def _at_pairs(self, t: Tensor) -> tuple[Tensor, Tensor]:
-        """(t_i, t_j) over the pairs, each (P, n, ...), from t (D, n, ...). The usual case, every
-        diagonal pair in order (a Laplacian), needs no indexing copy: t_i = t_j = t."""
-        if self.pairs == tuple((k, k) for k in range(t.shape[0])):
+        """(t_i, t_j) over the pairs, each (P2, n, ...), from t (D, n, ...): views where the pairs allow
+        (every diagonal pair in order, a Laplacian: t_i = t_j = t; a single pair), else index copies."""
+        pairs = self.pairs[:self._n_pairs]
+        if pairs == tuple((k, k) for k in range(t.shape[0])):
             return t, t
-        return t[[p[0] for p in self.pairs]], t[[p[1] for p in self.pairs]]
+        if len(pairs) == 1:
+            (i, j), = pairs
+            return t[i:i + 1], t[j:j + 1]
+        return t[[p[0] for p in pairs]], t[[p[1] for p in pairs]]
 
-    def _cross(self, a: Tensor, b: Tensor) -> Tensor:
-        """(P, n, ...) with entries a_i b_j + a_j b_i over the pairs (a, b: (D, n, ...))."""
-        (ai, aj), (bi, bj) = self._at_pairs(a), self._at_pairs(b)
-        return ai * bj + aj * bi
+    def _cross(self, other: "Jet") -> Tensor:
+        """The product rule's terms that mix the two factors' derivatives, (P, n, ...): y_i z_j + y_j z_i
+        for a pair; y_i z_jk + y_j z_ik + y_k z_ij + y_jk z_i + y_ik z_j + y_ij z_k for a triple."""
+        (ai, aj), (bi, bj) = self._at_pairs(self.g), self._at_pairs(other.g)
+        two = ai * bj + aj * bi
+        triples = _layout(self.pairs)[1]
+        if not triples:
+            return two
+        a, b, ah, bh = self.g.unbind(0), other.g.unbind(0), self.h.unbind(0), other.h.unbind(0)
+        three = [a[i] * bh[jk] + a[j] * bh[ik] + a[k] * bh[ij] + ah[jk] * b[i] + ah[ik] * b[j] + ah[ij] * b[k]
+                 for i, j, k, jk, ik, ij in triples]
+        return torch.cat([two, torch.stack(three)])
 
-    def elementwise(self, f: Tensor, df: Tensor, d2f: Tensor) -> "Jet":
-        """y = f(v), given f(v), f'(v), f''(v)."""
+    def elementwise(self, f: Tensor, df: Tensor, d2f: Tensor, d3f: Tensor | None = None) -> "Jet":
+        """y = f(v), given f(v), f'(v), f''(v), and f'''(v) where the jet carries triples."""
+        p2, triples = _layout(self.pairs)
         gi, gj = self._at_pairs(self.g)
-        return self._like(f, df * self.g, df * self.h + d2f * gi * gj)
+        if not triples:
+            return self._like(f, df * self.g, df * self.h + d2f * gi * gj)
+        # entries by unbind/split rather than indexing: their gradients are then stacked, not scattered
+        # into zeros (which was a quarter of KdV's step)
+        h2, h3 = self.h.split([p2, len(triples)])
+        g, h = self.g.unbind(0), self.h.unbind(0)
+        three = []
+        for q, (i, j, k, jk, ik, ij) in enumerate(triples):
+            # Faa di Bruno: f' v_ijk + f'' (v_i v_jk + v_j v_ik + v_k v_ij) + f''' v_i v_j v_k
+            mixed = 3 * g[i] * h[jk] if i == j == k else g[i] * h[jk] + g[j] * h[ik] + g[k] * h[ij]
+            three.append(df * h3[q] + d2f * mixed + d3f * g[i] * g[j] * g[k])
+        return self._like(f, df * self.g, torch.cat([df * h2 + d2f * gi * gj, torch.stack(three)]))
 
     def __mul__(self, other: "Jet") -> "Jet":
         return self._like(self.v * other.v, self.g * other.v + self.v * other.g,
-                          self.h * other.v + self.v * other.h + self._cross(self.g, other.g))
+                          self.h * other.v + self.v * other.h + self._cross(other))
 
     def tanh(self) -> "Jet":
         t = torch.tanh(self.v)
         dt = 1 - t * t
-        return self.elementwise(t, dt, -2 * t * dt)
+        d2t = -2 * t * dt
+        return self.elementwise(t, dt, d2t, -2 * (dt * dt + t * d2t) if _layout(self.pairs)[1] else None)
 
     def sin(self) -> "Jet":
         s, c = torch.sin(self.v), torch.cos(self.v)
-        return self.elementwise(s, c, -s)
+        return self.elementwise(s, c, -s, -c)
 
     def cos(self) -> "Jet":
         s, c = torch.sin(self.v), torch.cos(self.v)
-        return self.elementwise(c, -s, -c)
+        return self.elementwise(c, -s, -c, s)
 
     def softmax(self, dim: int = -1) -> "Jet":
         """a = softmax(s): with <.> the a-weighted mean over ``dim``,
         da = a (ds - <ds>),  d2a = a [(ds_i - <ds_i>)(ds_j - <ds_j>) + d2s - <d2s> - <ds_i ds_j> + <ds_i><ds_j>]."""
+        self._no_triples("softmax")
         a = torch.softmax(self.v, dim)
         mean = lambda t: (a * t).sum(dim, keepdim=True)  # noqa: E731
         dg = self.g - mean(self.g)
@@ -198,6 +244,33 @@ class Jet:
         cov = mean(gi * gj) - mean(gi) * mean(gj)
         dh = dgi * dgj + self.h - mean(self.h) - cov
         return self._like(a, a * dg, a * dh)
+
+
+_LAYOUTS: dict[tuple, tuple] = {}  # _layout's results (a dict, not lru_cache, which torch.compile warns about)
+
+
+def _layout(pairs: tuple[tuple[int, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
+    """How many entries of h are pairs, and for each triple (i, j, k) the tuple (i, j, k, position of
+    (j, k), of (i, k), of (i, j) in h): what its rules read."""
+    if pairs not in _LAYOUTS:
+        _LAYOUTS[pairs] = _make_layout(pairs)
+    return _LAYOUTS[pairs]
+
+
+def _make_layout(pairs: tuple[tuple[int, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
+    orders = [len(p) for p in pairs]
+    if any(o not in (2, 3) for o in orders) or orders != sorted(orders):
+        raise ValueError(f"a jet carries pairs (i, j), then triples (i, j, k); got {pairs}")
+    p2 = orders.count(2)
+    where = {tuple(sorted(p)): q for q, p in enumerate(pairs[:p2])}
+    triples = []
+    for i, j, k in pairs[p2:]:
+        need = [tuple(sorted(q)) for q in ((j, k), (i, k), (i, j))]
+        missing = sorted({q for q in need if q not in where})
+        if missing:
+            raise ValueError(f"the triple {(i, j, k)} needs the pairs {missing} in the jet too")
+        triples.append((i, j, k, *(where[q] for q in need)))
+    return p2, tuple(triples)
 
 
 class _ScaledBmm(torch.autograd.Function):

@@ -55,8 +55,8 @@ class PINNModel(nn.Module):
         out = self.network(self.normalise(points))
         return out if self.constraints is None else self.constraints(points, out)
 
-    def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, int]], cache: dict | None = None) -> Jet:
-        """Values, first derivatives and the second derivatives ``pairs`` with respect to the physical
+    def forward_jet(self, points: Tensor, pairs: Sequence[tuple[int, ...]], cache: dict | None = None) -> Jet:
+        """Values, first derivatives and the derivatives ``pairs`` (pairs, then triples) w.r.t. the physical
         coordinates, in Taylor mode (the network must implement ``forward_jet``).
 
         ``cache``: a dict for this one set of points, where the network keeps what depends on them alone

@@ -30,9 +30,9 @@ class Batch:
     cache: dict = field(default_factory=dict, repr=False)
 
 
-def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[int, int]] | None = None) -> Context:
+def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[int, ...]] | None = None) -> Context:
     """The fields and their derivatives at ``batch``'s points, as a residual function reads them:
-    nested autograd (``pairs=None``) or one Taylor-mode pass carrying the second-order ``pairs``."""
+    nested autograd (``pairs=None``) or one Taylor-mode pass carrying ``pairs`` (and triples)."""
     points = batch.points.detach().requires_grad_(True)
     if pairs is None:
         store = FieldStore(points, model(points), problem.coordinates, problem.fields, problem.spatial)

@@ -208,20 +208,94 @@ def test_taylor_engine_trains_like_autograd():
     assert max(abs(x - y) / x for x, y in zip(a, t)) < 1e-10
 
 
-def test_taylor_engine_falls_back_for_third_derivatives():
+def test_taylor_engine_carries_third_derivatives_where_the_network_can():
+    """u.xxx through an MLP's jet (pairs and the triple), equal to nested autograd's losses; through the
+    cross-attention network (softmax carries pairs only) and past third order: autograd."""
     import pinnfreq as pf
     from pinnfreq.train.losses import Engine, sample_batches, term_losses
     from pinnfreq.train.config import TrainConfig
     from pinnfreq.model import PINNModel
 
     line = pf.Interval(0, 1)
-    prob = pf.Problem(line, "u", {"kdv": lambda u: u.xxx + u.x, "poisson": lambda u: u.xx},
+    prob = pf.Problem(line, "u", {"kdv": lambda u: u.xxx + u * u.x, "poisson": lambda u: u.xx,
+                                  "beam": lambda u: u.xxxx},
                       [pf.Dirichlet(0.0, on=line.boundary)])
-    model = PINNModel(MLP(1, 1, 8, 2).double(), [0.0], [1.0])
     batches = sample_batches(prob, TrainConfig(points=16, boundary_points=4), 0, torch.device("cpu"), torch.float64)
+    mlp = PINNModel(MLP(1, 1, 8, 2).double(), [0.0], [1.0])
     engine = Engine("taylor")
-    first = term_losses(prob, model, batches, engine)
-    assert engine.pairs == {"kdv": None, "poisson": [(0, 0)], "dirichlet": []}
-    second = term_losses(prob, model, batches, engine)
+    first = term_losses(prob, mlp, batches, engine)  # autograd, learning what each term reads
+    assert engine.pairs == {"kdv": [(0, 0), (0, 0, 0)], "poisson": [(0, 0)], "beam": None, "dirichlet": []}
+    second = term_losses(prob, mlp, batches, engine)
     for k in first:
         assert torch.allclose(first[k], second[k], rtol=1e-12, atol=0)
+    ca = PINNModel(CrossAttentionNet(1, 1, hidden_channels=8, n_layers=2, n_base=8, n_scales=2).double(), [0.0], [1.0])
+    engine = Engine("taylor")
+    term_losses(prob, ca, batches, engine)
+    assert engine.pairs["kdv"] is None and engine.pairs["poisson"] == [(0, 0)]
+
+
+TRIPLES = [(0, 0, 0), (0, 0, 1), (0, 1, 1), (1, 1, 1)]
+
+
+def assert_third_order_matches_autograd(fn, jet_fn, x):
+    x = x.detach().requires_grad_(True)
+    u = fn(x)
+    (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    second = [torch.autograd.grad(g[:, i].sum(), x, create_graph=True)[0] for i in range(2)]
+    j = jet_fn(Jet.input(x.detach(), PAIRS + TRIPLES))
+    for k, (a, b) in enumerate(PAIRS):
+        assert torch.allclose(j.h[k], second[a][:, b], atol=1e-11), (a, b)
+    for k, (a, b, c) in enumerate(TRIPLES, len(PAIRS)):
+        third = torch.autograd.grad(second[a][:, b].sum(), x, retain_graph=True)[0][:, c]
+        assert torch.allclose(j.h[k], third, atol=1e-10), (a, b, c)
+
+
+@pytest.mark.parametrize("case", [
+    (lambda p: torch.tanh(3 * p[:, 0] - p[:, 1]) * torch.sin(p[:, 1]),
+     lambda j: (j @ torch.tensor([3.0, -1.0], dtype=torch.float64)).tanh() * j.column(1).sin()),
+    (lambda p: torch.cos(2 * p[:, 0] * p[:, 1]), lambda j: (j.column(0) * j.column(1)).scale(2.0).cos()),
+], ids=["tanh-sin", "cos-of-product"])
+def test_third_order_rules(case):
+    assert_third_order_matches_autograd(*case, _x())
+
+
+@pytest.mark.parametrize("net", [
+    lambda: MLP(2, 1, 16, 3),
+    lambda: MLP(2, 1, 16, 2, activation="sin", periodic=[0]),
+    lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
+], ids=["mlp", "sin-periodic-mlp", "rff-mlp"])
+def test_networks_carry_third_derivatives(net):
+    torch.manual_seed(1)
+    model = net().double()
+    assert_third_order_matches_autograd(lambda p: model(p)[:, 0], lambda j: model.forward_jet(j).column(0), _x())
+
+
+def test_hard_constraints_carry_third_derivatives():
+    """KdV's initial value imposed exactly: u = A + B N, A and B's jets by autograd up to third order."""
+    import math
+
+    import pinnfreq as pf
+    from pinnfreq.constraints import HardConstraints
+    from pinnfreq.model import PINNModel
+
+    prob = pf.Problem(pf.Interval(-1, 1) * pf.Time(0, 1), "u", lambda u: u.t + u * u.x + 0.022**2 * u.xxx,
+                      [pf.Initial(lambda x: torch.cos(math.pi * x))])
+    torch.manual_seed(0)
+    model = PINNModel(MLP(2, 1, 16, 2, periodic=[0]), [-1.0, 0.0], [1.0, 1.0], {},
+                      HardConstraints.from_problem(prob, 0.3)).double()
+    x = _x() * torch.tensor([1.0, 0.5], dtype=torch.float64) + torch.tensor([0.0, 0.5], dtype=torch.float64)
+    assert_third_order_matches_autograd(lambda p: model(p)[:, 0], lambda j: _physical_jet(model, j), x)
+
+
+def _physical_jet(model, j):
+    """The model's jet at the physical points of the input jet ``j`` (PINNModel takes points, not jets)."""
+    return model.forward_jet(j.v, j.pairs).column(0)
+
+
+def test_triples_need_their_pairs_and_come_last():
+    with pytest.raises(ValueError, match=r"needs the pairs \[\(0, 1\)\]"):
+        Jet.input(_x(), [(0, 0), (0, 0, 1)])
+    with pytest.raises(ValueError, match="pairs .*then triples"):
+        Jet.input(_x(), [(0, 0, 0), (0, 0)])
+    with pytest.raises(NotImplementedError, match="not through softmax"):
+        Jet.input(_x(), [(0, 0), (0, 0, 0)]).softmax(-1)

@@ -135,11 +135,11 @@ def test_compiled_losses_train_like_eager_ones_and_failures_fall_back(monkeypatc
     assert fallback.history["loss"] == eager
 
 
-def test_compile_is_skipped_with_a_reason_where_a_term_reads_third_derivatives(recwarn):
-    """u.xxx is taken by nested autograd, which torch.compile cannot differentiate: no failed compilation
-    and no warning, an event that says why."""
+def test_compile_is_skipped_with_a_reason_where_a_term_reads_fourth_derivatives(recwarn):
+    """u.xxxx is taken by nested autograd (Taylor mode carries up to third order), which torch.compile
+    cannot differentiate: no failed compilation and no warning, an event that says why."""
     line = pf.Interval(0, 1)
-    prob = pf.Problem(line, "u", lambda u, x: u.xxx - torch.cos(x), [pf.Dirichlet(0.0, on=line.boundary)])
+    prob = pf.Problem(line, "u", lambda u, x: u.xxxx - torch.cos(x), [pf.Dirichlet(0.0, on=line.boundary)])
     sol = pf.solve(prob, pf.MLP(1, 1, 8, 1), steps=4, points=16, boundary_points=4, compile=True, progress=False)
     assert [e for e in sol.history["events"] if "compile skipped: pde0 read(s)" in e]
     assert not [e for e in sol.history["events"] if "compile failed" in e]

@@ -52,26 +52,38 @@ class Engine:
 
     ``"autograd"``: nested reverse mode (the reference). ``"taylor"``: the first evaluation of a term
     runs on autograd and records which derivatives its residual reads; from then on one Taylor-mode
-    forward pass carries the values, all first derivatives and exactly the second-order pairs it read
-    (terms that read third-order derivatives, or networks without ``forward_jet``, stay on autograd).
+    forward pass carries the values, all first derivatives and exactly the second- and third-order
+    derivatives it read (terms that read derivatives of order four or more, networks without
+    ``forward_jet``, and third orders through a network whose jet cannot carry them stay on autograd).
     """
 
     def __init__(self, kind: str = "autograd"):
         self.kind = kind
-        self.pairs: dict[str, list[tuple[int, int]] | None] = {}  # term -> pairs, or None: autograd
+        # term -> the jet's pairs (i, j) and triples (i, j, k) (see pinnfreq.jet), or None: autograd
+        self.pairs: dict[str, list[tuple[int, ...]] | None] = {}
 
-    def learn(self, term: str, requested: set[tuple[int, ...]], model: PINNModel) -> None:
+    def learn(self, term: str, requested: set[tuple[int, ...]], model: PINNModel, points: Tensor) -> None:
+        """Decide ``term``'s derivatives from the multi-indices its residual read at ``points``."""
         if self.kind != "taylor" or term in self.pairs:
             return
-        if any(sum(o) > 2 for o in requested) or not hasattr(model.network, "forward_jet"):
+        if any(sum(o) > 3 for o in requested) or not hasattr(model.network, "forward_jet"):
             self.pairs[term] = None
             return
-        pairs = set()
+        entries = set()
         for orders in requested:
-            if sum(orders) == 2:
-                idx = [i for i, k in enumerate(orders) for _ in range(k)]
-                pairs.add((idx[0], idx[1]))
-        self.pairs[term] = sorted(pairs)
+            idx = tuple(i for i, k in enumerate(orders) for _ in range(k))
+            if len(idx) == 3:  # a triple's rules read its three pairs
+                entries.update({(idx[1], idx[2]), (idx[0], idx[2]), (idx[0], idx[1])})
+            if len(idx) >= 2:
+                entries.add(idx)
+        pairs = sorted(entries, key=lambda p: (len(p), p))
+        if len(pairs) and len(pairs[-1]) == 3:
+            try:  # softmax and the cross-attention network's per-point products carry pairs only
+                with torch.no_grad():
+                    model.forward_jet(points[:1].detach(), pairs)
+            except NotImplementedError:
+                pairs = None
+        self.pairs[term] = pairs
 
     def state_dict(self) -> dict:
         return {"kind": self.kind, "pairs": {t: (None if p is None else [list(q) for q in p]) for t, p in self.pairs.items()}}
@@ -98,7 +110,7 @@ def term_losses(problem: Problem, model: PINNModel, batches: dict[str, Batch],
         ctx = context(problem, model, batch, pairs)
         losses[term] = (reducers or {}).get(term, mean_square)(problem.residuals(term, ctx), batch)
         if engine is not None:
-            engine.learn(term, ctx.store.requested, model)
+            engine.learn(term, ctx.store.requested, model, batch.points)
     return losses
 
 
