@@ -7,13 +7,13 @@ A :class:`Jet` holds, for a tensor y(x) computed pointwise from input points x i
     h  (P, n, ...)   d^2 y / dx_i dx_j for the pairs (i, j) in ``pairs`` (only those a residual needs),
                      then d^3 y / dx_i dx_j dx_k for the triples (i, j, k) in ``pairs`` (KdV's u_xxx)
 
-Pairs come first; a triple needs its three pairs among them (its rules read them). Linear maps,
-products, tanh, sin and cos carry triples (an MLP, the Fourier bank, hard constraints); softmax and
-the per-point matrix products of the cross-attention network raise NotImplementedError on them, and
-the engine then differentiates such a term by autograd.
+Pairs come first; a triple needs its three pairs among them (its rules read them). Every map here
+carries triples; ``elementwise`` given no third derivative raises NotImplementedError on them (a
+network of the user's with second-order rules only), and the engine then differentiates such a term
+by autograd.
 
 Every operation below maps jets to jets by the chain and product rules, so a network written with
-them computes u, grad u and the needed second derivatives in one forward pass; one ordinary backward
+them computes u, grad u and the needed higher derivatives in one forward pass; one ordinary backward
 pass then gives the parameter gradient of a residual loss. This replaces nested reverse-mode autograd
 (a backward pass per derivative order, each building a graph the final backward must traverse), in
 the spirit of the "forward Laplacian" (Li et al., 2023). Tests compare it with autograd.
@@ -126,7 +126,6 @@ class Jet:
         The scale's gradient is then summed over points in cache-sized chunks instead of through an
         (n, K k, r) intermediate per call.
         """
-        self._no_triples("per-point matrix products")
         n, p, k = self.v.shape
         c = 1 + len(self.g) + len(self.h)
         rows = self._product_rule_rows()
@@ -145,14 +144,16 @@ class Jet:
 
     def _product_rule_rows(self) -> list[list[Tensor]]:
         """Blocks [o][b] of the product rule: component o of y z is sum_b block[o][b] z_b, for the
-        components (value, first derivatives, pairs) y z, y_i z + y z_i, y_ij z + y z_ij + y_i z_j + y_j z_i."""
+        components (value, first derivatives, pairs, triples) y z, y_i z + y z_i, y_ij z + y z_ij + y_i z_j
+        + y_j z_i, and y_ijk z + y z_ijk + the six mixed terms of :meth:`_cross`."""
         d, zero = len(self.g), torch.zeros_like(self.v)
+        p2, triples = _layout(self.pairs)
         rows = [[self.v] + [zero] * (len(self.g) + len(self.h))]
         for i in range(d):
             row = [self.g[i]] + [zero] * (len(self.g) + len(self.h))
             row[1 + i] = self.v
             rows.append(row)
-        for q, (i, j) in enumerate(self.pairs):
+        for q, (i, j) in enumerate(self.pairs[:p2]):
             row = [self.h[q]] + [zero] * (len(self.g) + len(self.h))
             row[1 + d + q] = self.v
             if i == j:
@@ -160,18 +161,21 @@ class Jet:
             else:
                 row[1 + i], row[1 + j] = self.g[j], self.g[i]
             rows.append(row)
+        for q, (i, j, k, jk, ik, ij) in enumerate(triples, p2):
+            blocks: dict[int, Tensor] = {0: self.h[q], 1 + d + q: self.v}
+            # y_jk z_i + y_ik z_j + y_ij z_k + y_i z_jk + y_j z_ik + y_k z_ij (repeated indices add up)
+            for b, y in ((1 + i, self.h[jk]), (1 + j, self.h[ik]), (1 + k, self.h[ij]),
+                         (1 + d + jk, self.g[i]), (1 + d + ik, self.g[j]), (1 + d + ij, self.g[k])):
+                blocks[b] = blocks[b] + y if b in blocks else y
+            rows.append([blocks.get(b, zero) for b in range(1 + len(self.g) + len(self.h))])
         return rows
+
 
     # -- nonlinear maps ------------------------------------------------------------------------------
     @property
     def _n_pairs(self) -> int:
         """How many entries of h are second order (the rest are triples)."""
         return _layout(self.pairs)[0]
-
-    def _no_triples(self, what: str) -> None:
-        if _layout(self.pairs)[1]:
-            raise NotImplementedError(f"Taylor mode carries third derivatives through linear maps, products, tanh, "
-                                      f"sin and cos, not through {what}")
 
     def _at_pairs(self, t: Tensor) -> tuple[Tensor, Tensor]:
         """(t_i, t_j) over the pairs, each (P2, n, ...), from t (D, n, ...): views where the pairs allow
@@ -203,6 +207,8 @@ class Jet:
         gi, gj = self._at_pairs(self.g)
         if not triples:
             return self._like(f, df * self.g, df * self.h + d2f * gi * gj)
+        if d3f is None:
+            raise NotImplementedError("a map given without its third derivative cannot carry triples")
         # entries by unbind/split rather than indexing: their gradients are then stacked, not scattered
         # into zeros (which was a quarter of KdV's step)
         h2, h3 = self.h.split([p2, len(triples)])
@@ -232,10 +238,21 @@ class Jet:
         s, c = torch.sin(self.v), torch.cos(self.v)
         return self.elementwise(c, -s, -c, s)
 
+    def exp(self) -> "Jet":
+        e = torch.exp(self.v)
+        return self.elementwise(e, e, e, e)
+
+    def reciprocal(self) -> "Jet":
+        r = 1 / self.v
+        r2 = r * r
+        return self.elementwise(r, -r2, 2 * r2 * r, -6 * r2 * r2)
+
     def softmax(self, dim: int = -1) -> "Jet":
         """a = softmax(s): with <.> the a-weighted mean over ``dim``,
         da = a (ds - <ds>),  d2a = a [(ds_i - <ds_i>)(ds_j - <ds_j>) + d2s - <d2s> - <ds_i ds_j> + <ds_i><ds_j>]."""
-        self._no_triples("softmax")
+        if _layout(self.pairs)[1]:  # triples: by the rules of exp, sum, reciprocal and product
+            e = self.shift(-self.v.detach().amax(dim, keepdim=True)).exp()
+            return e * e.sum(dim).unsqueeze(dim).reciprocal()
         a = torch.softmax(self.v, dim)
         mean = lambda t: (a * t).sum(dim, keepdim=True)  # noqa: E731
         dg = self.g - mean(self.g)

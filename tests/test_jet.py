@@ -209,8 +209,8 @@ def test_taylor_engine_trains_like_autograd():
 
 
 def test_taylor_engine_carries_third_derivatives_where_the_network_can():
-    """u.xxx through an MLP's jet (pairs and the triple), equal to nested autograd's losses; through the
-    cross-attention network (softmax carries pairs only) and past third order: autograd."""
+    """u.xxx through an MLP's jet (pairs and the triple), equal to nested autograd's losses; through a
+    network whose jet knows second derivatives only, and past third order: autograd."""
     import pinnfreq as pf
     from pinnfreq.train.losses import Engine, sample_batches, term_losses
     from pinnfreq.train.config import TrainConfig
@@ -228,10 +228,28 @@ def test_taylor_engine_carries_third_derivatives_where_the_network_can():
     second = term_losses(prob, mlp, batches, engine)
     for k in first:
         assert torch.allclose(first[k], second[k], rtol=1e-12, atol=0)
-    ca = PINNModel(CrossAttentionNet(1, 1, hidden_channels=8, n_layers=2, n_base=8, n_scales=2).double(), [0.0], [1.0])
+    second_order_only = PINNModel(_SoftplusNet().double(), [0.0], [1.0])
     engine = Engine("taylor")
-    term_losses(prob, ca, batches, engine)
+    first = term_losses(prob, second_order_only, batches, engine)
     assert engine.pairs["kdv"] is None and engine.pairs["poisson"] == [(0, 0)]
+    second = term_losses(prob, second_order_only, batches, engine)
+    assert torch.allclose(first["kdv"], second["kdv"], rtol=1e-12, atol=0)
+
+
+class _SoftplusNet(torch.nn.Module):
+    '''A user's network whose jet knows second derivatives only (elementwise given no third).'''
+
+    def __init__(self):
+        super().__init__()
+        self.inner, self.outer = torch.nn.Linear(1, 8), torch.nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.outer(torch.nn.functional.softplus(self.inner(x)))
+
+    def forward_jet(self, x):
+        z = x.linear(self.inner)
+        s = torch.sigmoid(z.v)
+        return z.elementwise(torch.nn.functional.softplus(z.v), s, s * (1 - s)).linear(self.outer)
 
 
 TRIPLES = [(0, 0, 0), (0, 0, 1), (0, 1, 1), (1, 1, 1)]
@@ -263,7 +281,11 @@ def test_third_order_rules(case):
     lambda: MLP(2, 1, 16, 3),
     lambda: MLP(2, 1, 16, 2, activation="sin", periodic=[0]),
     lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
-], ids=["mlp", "sin-periodic-mlp", "rff-mlp"])
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2),
+    lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, n_heads=4,
+                              update="residual", low_frequency=6),
+    _ca_with_afe_tokens,
+], ids=["mlp", "sin-periodic-mlp", "rff-mlp", "ca", "ca-heads-residual-low", "ca-afe"])
 def test_networks_carry_third_derivatives(net):
     torch.manual_seed(1)
     model = net().double()
@@ -297,5 +319,21 @@ def test_triples_need_their_pairs_and_come_last():
         Jet.input(_x(), [(0, 0), (0, 0, 1)])
     with pytest.raises(ValueError, match="pairs .*then triples"):
         Jet.input(_x(), [(0, 0, 0), (0, 0)])
-    with pytest.raises(NotImplementedError, match="not through softmax"):
-        Jet.input(_x(), [(0, 0), (0, 0, 0)]).softmax(-1)
+    with pytest.raises(NotImplementedError, match="third derivative"):
+        Jet.input(_x(), [(0, 0), (0, 0, 0)]).elementwise(*(torch.ones(40, 2, dtype=torch.float64),) * 3)
+
+
+def test_softmax_and_per_point_products_carry_triples():
+    w = torch.randn(2, 5, dtype=torch.float64)
+    for k in range(5):
+        assert_third_order_matches_autograd(lambda p, k=k: torch.softmax(torch.sin(p @ w), -1)[:, k],
+                                            lambda j, k=k: (j @ w).sin().softmax(-1).column(k), _x())
+    a, b = torch.randn(2, 6, dtype=torch.float64), torch.randn(2, 6, dtype=torch.float64)
+
+    def plain(p):
+        return torch.bmm(torch.tanh(p @ a).view(-1, 2, 3), torch.sin(p @ b).view(-1, 3, 2)).flatten(1)
+
+    def jet(j):
+        return Jet.bmm((j @ a).tanh().reshape(-1, 2, 3), (j @ b).sin().reshape(-1, 3, 2)).reshape(-1, 4)
+    for k in range(4):
+        assert_third_order_matches_autograd(lambda p, k=k: plain(p)[:, k], lambda j, k=k: jet(j).column(k), _x())
