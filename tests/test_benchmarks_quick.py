@@ -21,6 +21,12 @@ def test_step_cost_quick():
     assert re.fullmatch(r"ca_over_rff_mlp=\d+\.\d\d", out.strip().splitlines()[-1])
 
 
+def test_third_order_quick():
+    out = _run("benchmarks/third_order.py", "--quick")
+    assert "| cpu | ca |" in out
+    assert re.fullmatch(r"taylor_over_autograd_ca=\d+\.\d\d", out.strip().splitlines()[-1])
+
+
 def test_pinn_accuracy_quick():
     out = _run("benchmarks/pinn_accuracy.py", "--quick", "--problems", "burgers1d")
     assert re.search(r"\| burgers1d \| MLP.* \| 10 \| 5 \| \d+ \| \d\.\d\de[+-]\d\d \|", out), out
