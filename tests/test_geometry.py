@@ -69,6 +69,23 @@ def test_csg_boundaries_and_volumes():
     assert lens.volume() == pytest.approx(2 * math.pi / 3 - math.sqrt(3) / 2, rel=0.02)
 
 
+def test_csg_boundaries_where_the_operands_boundaries_coincide():
+    # the removed square's far sides lie on the outer square's boundary: they bound nothing of the L-shape
+    lshape = pf.Rectangle([-1, -1], [1, 1]) - pf.Rectangle([0, 0], [1, 1])
+    assert lshape.boundary_measure() == pytest.approx(8.0, rel=0.02)
+    b, n = lshape.sample_boundary(2000, seed=1)
+    assert lshape.contains(b - 1e-4 * n).all() and not lshape.contains(b + 1e-4 * n).any()
+    assert not ((b[:, 0] > 1e-9) & (b[:, 1] > 1e-9)).any()  # nothing on the removed quadrant's sides
+    # two rectangles sharing stretches of their outer boundary: each stretch sampled once, uniformly
+    union = pf.Rectangle([0, 0], [2, 1]) | pf.Rectangle([1, 0], [3, 1])
+    assert union.boundary_measure() == pytest.approx(8.0, rel=0.02)
+    b, n = union.sample_boundary(4000, seed=2)
+    bottom = np.isclose(b[:, 1], 0.0)
+    assert np.isclose(bottom.mean(), 3 / 8, atol=0.03)
+    assert np.isclose((bottom & (b[:, 0] > 1) & (b[:, 0] < 2)).mean(), 1 / 8, atol=0.02)  # the shared stretch
+    assert union.contains(b - 1e-4 * n).all() and not union.contains(b + 1e-4 * n).any()
+
+
 def test_product_regions_and_time():
     space = pf.Interval(-1, 1)
     time = pf.Time(0, 2)

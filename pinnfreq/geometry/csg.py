@@ -1,8 +1,13 @@
 """Constructive solid geometry: union, difference and intersection of two shapes.
 
 Boundaries are sampled from both operands in proportion to their boundary measures, filtered to the
-part that bounds the result, then subsampled at random: uniform in arc length on the result.
-Volumes and boundary measures are Monte-Carlo estimates (they only weight sampling).
+part that bounds the result, then subsampled at random: uniform in arc length on the result. A point
+of an operand's boundary bounds the result where the result holds the point just inside it (along the
+operand's normal) and not the one just outside, or the other way round (then the normal flips): this
+also drops the parts where the operands' boundaries coincide without bounding the result (a hole's
+side on the outer boundary of a difference), and the second operand's points that lie on the first's
+boundary too are dropped, so that a stretch both bound is sampled once. Volumes and boundary measures
+are Monte-Carlo estimates (they only weight sampling).
 """
 
 from __future__ import annotations
@@ -29,9 +34,16 @@ class _CSG(Geometry):
     def __repr__(self) -> str:
         return f"({self.a!r} {self.op} {self.b!r})"
 
-    def _keep(self, points: np.ndarray, from_a: bool) -> tuple[np.ndarray, float]:
-        """Which boundary points of an operand bound the result, and the normal's sign there."""
-        raise NotImplementedError
+    def _keep(self, points: np.ndarray, normals: np.ndarray, from_a: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Which boundary points of an operand bound the result (module docstring), and the sign (n, 1) that
+        turns the operand's outward normals into the result's."""
+        lo, hi = self.bounds
+        eps = 1e-7 * max(1.0, float(np.max(hi - lo)))  # above contains' tolerance (1e-9 of the size)
+        inner, outer = self.contains(points - eps * normals), self.contains(points + eps * normals)
+        keep = inner != outer
+        if not from_a:  # a stretch the first operand bounds too is its to sample
+            keep &= self.a.contains(points - eps * normals) == self.a.contains(points + eps * normals)
+        return keep, np.where(inner, 1.0, -1.0)[:, None]
 
     def _candidates(self, n: int, method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         ma, mb = self.a.boundary_measure(), self.b.boundary_measure()
@@ -39,9 +51,9 @@ class _CSG(Geometry):
         for k, (g, m, from_a) in enumerate(((self.a, ma, True), (self.b, mb, False))):
             count = int(np.ceil(n * m / (ma + mb)))
             p, q = g.sample_boundary(count, method, sub_seed(seed, k))
-            keep, sign = self._keep(p, from_a)
+            keep, sign = self._keep(p, q, from_a)
             pts.append(p[keep])
-            nrm.append(sign * q[keep])
+            nrm.append((sign * q)[keep])
         return np.concatenate(pts), np.concatenate(nrm)
 
     def sample_boundary(self, n: int, method: str = "sobol", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -92,10 +104,6 @@ class Union(_CSG):
     def contains(self, points: np.ndarray) -> np.ndarray:
         return self.a.contains(points) | self.b.contains(points)
 
-    def _keep(self, points: np.ndarray, from_a: bool) -> tuple[np.ndarray, float]:
-        other = self.b if from_a else self.a
-        return ~other.contains(points), 1.0
-
 
 class Difference(_CSG):
     """Points in ``a`` and not in ``b`` (``a - b``); on ``b``'s boundary the normal points into ``b``."""
@@ -109,11 +117,6 @@ class Difference(_CSG):
     def contains(self, points: np.ndarray) -> np.ndarray:
         # b's own boundary counts as outside: a measure-zero set, and it keeps the test one line
         return self.a.contains(points) & ~self.b.contains(points)
-
-    def _keep(self, points: np.ndarray, from_a: bool) -> tuple[np.ndarray, float]:
-        if from_a:
-            return ~self.b.contains(points), 1.0
-        return self.a.contains(points), -1.0
 
 
 class Intersection(_CSG):
@@ -131,7 +134,3 @@ class Intersection(_CSG):
 
     def contains(self, points: np.ndarray) -> np.ndarray:
         return self.a.contains(points) & self.b.contains(points)
-
-    def _keep(self, points: np.ndarray, from_a: bool) -> tuple[np.ndarray, float]:
-        other = self.b if from_a else self.a
-        return other.contains(points), 1.0
