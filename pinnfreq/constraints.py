@@ -28,13 +28,19 @@ has the equations (and the soft conditions) left to fit. What is imposed:
   lid's value meeting a wall's at a corner) the interpolant jumps inside the box too and the network
   would have to cancel it: such a g (sampled along lines across the faces, its largest step between
   neighbours not halving when the samples double) stays a loss term;
+- ``Dirichlet(c or g, on=shape.boundary)`` on a 2-D factor of the domain that is not a box but is
+  bounded by segments and whole circles (a ``Polygon``, a ``Disk``, CSG of rectangles, polygons and
+  disks: :mod:`pinnfreq.geometry.distance`): B = phi / max phi, phi the boundary's approximate distance
+  function (Sukumar & Srivastava 2022), A = c, or for a function g its transfinite blend from the
+  boundary pieces' lines (g is never evaluated at the point itself, only on the lines of the pieces;
+  not where a circle's centre lies in the domain, and not where g jumps along a piece);
 - both on one field: A from the initial condition, B the product; only if A satisfies the Dirichlet
   value at that condition's own sample points (u0 = c on the faces, u1 = 0 there), else the Dirichlet
   condition stays in the loss.
 
 Everything else stays a loss term: conditions with ``where=``, a function-valued Dirichlet condition
-beside an initial one, Neumann, Robin, periodic and data conditions, and non-box geometries (no distance
-function).
+beside an initial one, Neumann, Robin, periodic and data conditions, and shapes with no distance
+function here (3-D shapes other than boxes, arcs of circles).
 
 In Taylor mode the jets of A and B (their values and derivatives at the points) are computed once per
 point set by autograd and kept in the batch's cache: they are constants of the points.
@@ -53,7 +59,8 @@ from torch import Tensor
 
 from .calling import call, required_names
 from .conditions import Dirichlet, Initial, Value, as_column
-from .geometry.base import Boundary
+from .geometry.base import Boundary, Geometry
+from .geometry.distance import Pieces, blend, blendable, boundary_pieces, distance
 from .geometry.product import Product
 from .geometry.shapes import Box, Time
 from .jet import Jet
@@ -73,6 +80,8 @@ class _Field:
     boundary: Value | None = None  # a function-valued Dirichlet value: A its transfinite interpolant
     faces: list[int] = field(default_factory=list)  # coordinates whose two faces the Dirichlet value holds on
     terms: list[str] = field(default_factory=list)  # the conditions made exact
+    pieces: Pieces | None = None  # a shape that is not a box: its boundary's pieces, on the coordinates ``faces``
+    peak: float = 1.0  # the largest distance to those pieces inside the shape: B = phi / peak
 
 
 class HardConstraints(torch.nn.Module):
@@ -94,18 +103,23 @@ class HardConstraints(torch.nn.Module):
         return [t for p in self.plans.values() for t in p.terms]
 
     def describe(self) -> str:
-        out = ", ".join(f"{self.fields[i]}: {' and '.join(p.terms)}" for i, p in self.plans.items())
+        out = ", ".join(f"{self.fields[i]}: {' and '.join(p.terms)}"
+                        + (" (through the boundary's distance function)" if p.pieces is not None else "")
+                        for i, p in self.plans.items())
         if self.time_scale is not None and any(p.initial is not None for p in self.plans.values()):
             out += f" (the initial value's factor rising over a time scale {self.time_scale:.3g} of the interval)"
         return out
 
     @classmethod
-    def from_problem(cls, problem: "Problem", time_scale: float | None = None) -> "HardConstraints | None":
+    def from_problem(cls, problem: "Problem", time_scale: float | None = None,
+                     distance: bool = False) -> "HardConstraints | None":
         """The transform for every condition of ``problem`` that can be imposed exactly; None if none can.
-        ``time_scale``: s of the module docstring (None: the factor tau^k)."""
+        ``time_scale``: s of the module docstring (None: the factor tau^k). ``distance``: Dirichlet values on
+        2-D shapes that are not boxes too, through their distance functions (see ``TrainConfig.hard_constraints``
+        for why not by default)."""
         lower, upper = problem.domain.bounds
         t = problem.coordinates.index(problem.time) if problem.time is not None else None
-        boxes = _box_factors(problem.domain)
+        shapes = _factors(problem.domain)
         plans: dict[int, _Field] = {}
         for c in problem.conditions:
             k = problem.fields.index(c.field) if c.field in problem.fields else None
@@ -115,22 +129,28 @@ class HardConstraints(torch.nn.Module):
                     plans[k] = _Field(initial=c.value, derivative=c.derivative, terms=[c.name])
         pending = []
         for c in problem.conditions:
-            if (type(c) is Dirichlet and c.where is None and isinstance(c.on, Boundary) and c.on.geometry in boxes
+            if (type(c) is Dirichlet and c.where is None and isinstance(c.on, Boundary) and c.on.geometry in shapes
                     and (callable(c.value) or np.ndim(c.value) == 0)):
-                pending.append((problem.fields.index(c.field), c,
-                                [problem.coordinates.index(n) for n in c.on.geometry.names]))
-        for k, c, faces in pending:
+                shape = c.on.geometry
+                pieces = None if isinstance(shape, Box) or not distance else boundary_pieces(shape)
+                if isinstance(shape, Box) or pieces is not None:
+                    pending.append((problem.fields.index(c.field), c,
+                                    [problem.coordinates.index(n) for n in shape.names], shape, pieces))
+        for k, c, faces, shape, pieces in pending:
             plan = plans.setdefault(k, _Field())
             if plan.faces:
                 continue  # one Dirichlet condition per field
+            peak = 1.0 if pieces is None else _peak(shape, pieces)
             if callable(c.value):
-                trial = _Field(boundary=c.value, faces=faces, terms=[c.name])
-                if plan.initial is None and cls._continuous(problem, trial, c):
+                trial = _Field(boundary=c.value, faces=faces, terms=[c.name], pieces=pieces, peak=peak)
+                if (plan.initial is None and (pieces is None or blendable(pieces, shape))
+                        and cls._continuous(problem, trial, c) and cls._finite_blend(problem, trial, shape)):
                     plans[k] = trial
                 elif not plan.terms:
                     del plans[k]
                 continue
-            trial = _Field(plan.initial, plan.derivative, float(c.value), faces=faces, terms=plan.terms + [c.name])
+            trial = _Field(plan.initial, plan.derivative, float(c.value), faces=faces, terms=plan.terms + [c.name],
+                           pieces=pieces, peak=peak)
             if plan.initial is None or cls._holds(problem, k, trial, c):
                 plans[k] = trial
             elif not plan.terms:
@@ -168,15 +188,20 @@ class HardConstraints(torch.nn.Module):
 
     @classmethod
     def _continuous(cls, problem: "Problem", plan: _Field, condition: Dirichlet) -> bool:
-        """Whether a function-valued Dirichlet value is continuous along the box's boundary (else its
-        transfinite interpolant jumps inside the box too): along lines across every face, through its
-        edges, the largest step between neighbouring samples halves when the samples double; a jump keeps it."""
+        """Whether a function-valued Dirichlet value is continuous along the boundary (else its transfinite
+        interpolant jumps inside the domain too): along lines across every face of a box, through its edges
+        (or along every piece of another shape's boundary), the largest step between neighbouring samples
+        halves when the samples double; a jump keeps it. Non-finite values there fail the test too."""
         lower, upper = problem.domain.bounds
         bases, _ = condition.sample(problem, 3, "sobol", 0)
         largest = []
         for n in (2048, 4096):
             lines = []
-            for i, j in itertools.permutations(plan.faces, 2):
+            for ends in ([] if plan.pieces is None else _piece_lines(plan.pieces, n)):
+                line = np.repeat(bases, n, axis=0)
+                line[:, plan.faces] = np.tile(ends, (len(bases), 1))
+                lines.append(line)
+            for i, j in (itertools.permutations(plan.faces, 2) if plan.pieces is None else ()):
                 for end in (lower[i], upper[i]):
                     line = np.repeat(bases, n, axis=0)
                     line[:, i] = end
@@ -192,13 +217,27 @@ class HardConstraints(torch.nn.Module):
             spread = float(g.max() - g.min())
         return largest[1] <= 0.75 * largest[0] or largest[0] <= 1e-9 * (1 + spread)
 
+    @classmethod
+    def _finite_blend(cls, problem: "Problem", plan: _Field, shape: Geometry) -> bool:
+        """Whether a shape's blend of boundary values is finite inside it: it evaluates the value on the
+        lines of the boundary's pieces, beyond the boundary, where a function may not be defined."""
+        if plan.pieces is None:
+            return True
+        lower, upper = problem.domain.bounds
+        x = lower + (upper - lower) * np.random.default_rng(0).random((4096, len(lower)))
+        x = x[shape.contains(x[:, plan.faces])]
+        probe = cls(problem.coordinates, problem.fields, {0: plan}, lower, upper, None)
+        with torch.no_grad():
+            return bool(torch.isfinite(probe._particular(torch.as_tensor(x, dtype=torch.float64), 0)).all())
+
     # -- saving: what a solution file records, and rebuilding from it ------------------------------
     def spec(self) -> dict:
         """A JSON-able description (the initial and boundary values themselves are functions: only whether
         they are there; the conditions' names find them in the problem when the file is read)."""
         return {"time": self.time, "time_scale": self.time_scale, "fields": {str(k): {
             "constant": p.constant, "faces": p.faces, "initial": p.initial is not None,
-            "derivative": p.derivative is not None, "boundary": p.boundary is not None, "terms": p.terms}
+            "derivative": p.derivative is not None, "boundary": p.boundary is not None, "terms": p.terms,
+            **({} if p.pieces is None else {"pieces": p.pieces.spec(), "peak": p.peak})}
             for k, p in self.plans.items()}}
 
     @classmethod
@@ -209,7 +248,8 @@ class HardConstraints(torch.nn.Module):
         to evaluate."""
         plans = {}
         for k, p in spec["fields"].items():
-            plan = _Field(constant=float(p["constant"]), faces=[int(i) for i in p["faces"]], terms=list(p["terms"]))
+            plan = _Field(constant=float(p["constant"]), faces=[int(i) for i in p["faces"]], terms=list(p["terms"]),
+                          pieces=Pieces.from_spec(p["pieces"]) if "pieces" in p else None, peak=float(p.get("peak", 1.0)))
             if p["initial"] or p.get("boundary"):  # absent: older files, which had no function-valued ones
                 if problem is None:
                     return _NeedsProblem([t for q in spec["fields"].values() for t in q["terms"]])
@@ -231,6 +271,8 @@ class HardConstraints(torch.nn.Module):
         """A_k at points x (n, d): (n,)."""
         plan = self.plans[k]
         coords = {c: x[:, i] for i, c in enumerate(self.coordinates)}
+        if plan.boundary is not None and plan.pieces is not None:
+            return self._blend(x, plan)
         if plan.boundary is not None:
             return self._transfinite(x, plan)
         if plan.initial is None:
@@ -262,12 +304,25 @@ class HardConstraints(torch.nn.Module):
                     total = total + weight * _value(plan.boundary, coords, x, owner)
         return total
 
+    def _blend(self, x: Tensor, plan: _Field) -> Tensor:
+        """The boundary value's transfinite blend from the pieces of a shape that is not a box, at x (n, d): (n,)."""
+        owner = f"condition {plan.terms[0]!r} value"
+
+        def g(on: Tensor) -> Tensor:  # points (n * p, 2) on the pieces' lines, p per point of x, in x's order
+            moved = x.repeat_interleave(len(on) // len(x), 0).clone()
+            moved[:, plan.faces] = on
+            return _value(plan.boundary, {c: moved[:, j] for j, c in enumerate(self.coordinates)}, moved, owner)
+
+        return blend(plan.pieces, g, x[:, plan.faces])
+
     def _multiplier(self, x: Tensor, k: int) -> Tensor:
         """B_k at points x (n, d): (n,)."""
         plan = self.plans[k]
         lower, upper = self.lower.to(x), self.upper.to(x)
         b = torch.ones_like(x[:, 0])
-        for i in plan.faces:
+        if plan.pieces is not None:
+            b = distance(plan.pieces, x[:, plan.faces]) / plan.peak
+        for i in (plan.faces if plan.pieces is None else ()):
             xh = 2 * (x[:, i] - lower[i]) / (upper[i] - lower[i]) - 1
             b = b * (1 - xh * xh)
         if plan.initial is not None:
@@ -367,11 +422,26 @@ def _value(value: Value, coords: dict[str, Tensor], like: Tensor, owner: str) ->
     return as_column(out, like.shape[0], like, owner)
 
 
-def _box_factors(domain) -> list:  # noqa: ANN001
-    """The box-shaped spatial factors of the domain (a box, or a product of boxes and time)."""
+def _factors(domain: Geometry) -> list[Geometry]:
+    """The spatial factors of the domain (itself, or the factors of a product but time)."""
     if isinstance(domain, Product):
-        return [g for f in domain.factors for g in _box_factors(f)]
-    return [domain] if isinstance(domain, Box) and not isinstance(domain, Time) else []
+        return [g for f in domain.factors for g in _factors(f)]
+    return [] if isinstance(domain, Time) else [domain]
+
+
+def _peak(shape: Geometry, pieces: Pieces) -> float:
+    """The largest distance to the pieces at 4096 points inside ``shape`` (B's scale: at most about 1)."""
+    x = torch.as_tensor(shape.sample(4096, "sobol", 0), dtype=torch.float64)
+    return float(distance(pieces, x).max())
+
+
+def _piece_lines(pieces: Pieces, n: int) -> list[np.ndarray]:
+    """``n`` points along each piece (end points included), each (n, 2)."""
+    s = np.linspace(0.0, 1.0, n)[:, None]
+    out = [a + s * (b - a) for a, b in pieces.segments]
+    angle = 2 * np.pi * s
+    return out + [np.array([cx, cy]) + r * np.concatenate([np.cos(angle), np.sin(angle)], 1)
+                  for cx, cy, r in pieces.circles]
 
 
 __all__ = ["HardConstraints"]

@@ -76,8 +76,9 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     freq = data_frequencies(problem) if model is None else None  # the default network's probe, run once
     periodic: list[str] = []  # Periodic conditions the network satisfies by construction
     # (a bad hard_constraints value builds nothing here and is refused by TrainConfig below)
-    constraints = HardConstraints.from_problem(problem, time_scale(problem)) \
-        if settings.get("hard_constraints", True) is True else None
+    hard = settings.get("hard_constraints", True)
+    constraints = HardConstraints.from_problem(problem, time_scale(problem), distance=hard == "distance") \
+        if hard is True or hard == "distance" else None
     if afe is None:  # AFE places its stages by the step count: it keeps the configured steps
         plain = model is None and plain_network(problem, freq) is not None
         plugins, chosen = default_plugins(problem, settings, plugins, plain)

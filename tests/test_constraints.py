@@ -93,9 +93,11 @@ def test_what_is_not_imposed():
     lid = pf.Problem(square, "u", lap, conditions=[  # a lid's value as one function: it jumps at the corners
         pf.Dirichlet(lambda y: (y > 0.999).double(), on=square.boundary)])
     where = pf.Problem(square, "u", lap, conditions=[pf.Dirichlet(1.0, on=square.boundary, where=lambda y: y > 0.99)])
-    disk = pf.Disk([0.0, 0.0], 1.0)
-    round_ = pf.Problem(disk, "u", lap, conditions=[pf.Dirichlet(0.0, on=disk.boundary)])
-    for problem in (lid, where, round_):
+    ball = pf.Ball([0.0, 0.0, 0.0], 1.0)  # no distance function for a 3-D shape that is not a box
+    round_ = pf.Problem(ball, "u", lambda u: u.xx + u.yy + u.zz, conditions=[pf.Dirichlet(0.0, on=ball.boundary)])
+    disk = pf.Disk([0.0, 0.0], 1.0)  # a shape that is not a box: only with hard_constraints="distance"
+    on_disk = pf.Problem(disk, "u", lap, conditions=[pf.Dirichlet(0.0, on=disk.boundary)])
+    for problem in (lid, where, round_, on_disk):
         assert HardConstraints.from_problem(problem) is None
     sol = pf.solve(lid, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=2, progress=False)
     assert "term/dirichlet" in sol.history

@@ -55,6 +55,11 @@ class TrainConfig:
     hard_constraints : impose initial values, and Dirichlet values on the faces of a box (constants, or
         functions through their transfinite interpolant), exactly through an output transform u = A + B N
         (``pinnfreq.constraints``); those conditions then leave the loss. False keeps every condition a loss term.
+        ``"distance"``: also Dirichlet values on 2-D shapes that are not boxes (polygons, disks, CSG of them),
+        with B the boundary's approximate distance function (``pinnfreq.geometry.distance``). Not the default:
+        that B is not smooth at the boundary's corners, and N = (u - A) / B inherits it; on the L-shaped Poisson
+        problem it was 5-7x ahead of the loss term at 400-1,300 steps but 14-34x behind at 120 s
+        (benchmarks/README.md), where a box's polynomial B stays smooth.
     log_every : steps between reads of the losses by the host (history, progress bar, the check for
         non-finite values, callbacks force every step); None: 1 on CPU, 25 on GPUs, where a read each
         step would stall the device.
@@ -89,7 +94,7 @@ class TrainConfig:
     progress: bool = True
     log_every: int | None = None
     compile: bool = False
-    hard_constraints: bool = True
+    hard_constraints: bool | str = True
 
     def __post_init__(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -114,7 +119,8 @@ class TrainConfig:
              f"lbfgs_share must be a fraction of the time budget in (0, 1), got {self.lbfgs_share!r}")
         need(self.grad_clip is None or self.grad_clip > 0, "grad_clip must be positive")
         need(isinstance(self.compile, bool), f"compile must be True or False, got {self.compile!r}")
-        need(isinstance(self.hard_constraints, bool), f"hard_constraints must be True or False, got {self.hard_constraints!r}")
+        need(isinstance(self.hard_constraints, bool) or self.hard_constraints == "distance",
+             f"hard_constraints must be True, False or 'distance', got {self.hard_constraints!r}")
         need(self.log_every is None or (isinstance(self.log_every, int) and self.log_every > 0),
              f"log_every must be a positive integer or None, got {self.log_every!r}")
         need(not self.resume or self.checkpoint is not None, "resume=True needs checkpoint=<path>")
