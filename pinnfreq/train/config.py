@@ -58,8 +58,8 @@ class TrainConfig:
         ``"distance"``: also Dirichlet values on 2-D shapes that are not boxes (polygons, disks, CSG of them),
         with B the boundary's approximate distance function (``pinnfreq.geometry.distance``). Not the default:
         that B is not smooth at the boundary's corners, and N = (u - A) / B inherits it; on the L-shaped Poisson
-        problem it was 5-7x ahead of the loss term at 400-1,300 steps but 14-34x behind at 120 s
-        (benchmarks/README.md), where a box's polynomial B stays smooth.
+        problem it was 5-7x ahead of the loss term at 400-1,300 steps but 3.5x behind at 120 s (medians of
+        3 seeds; benchmarks/README.md), where a box's polynomial B stays smooth.
     log_every : steps between reads of the losses by the host (history, progress bar, the check for
         non-finite values, callbacks force every step); None: 1 on CPU, 25 on GPUs, where a read each
         step would stall the device.
