@@ -50,6 +50,10 @@ The choices, each recorded in the history's events with its reason:
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
+- **Fewer, cheaper steps' worth of points for a steady problem**: the plain MLP on a problem without
+  time trains on STEADY_POINTS interior points per equation below LONG_BUDGET, not 2,000: at equal time
+  the steps pay more than the points there (elliptic regularity keeps the solution smooth between
+  them), where on evolution problems the points paid more (the wave, Burgers' shock).
 - **Periodic coordinates exactly periodic**: for each ``Periodic`` condition, the MLP's input embedding
   above, or the bank's frequencies along its coordinate snapped to multiples of 2 pi / period (the
   cross-attention network reads the input only through the bank): periodic to round-off, and the
@@ -119,6 +123,12 @@ CONDITION_POINTS = 1024
 # uniform share c / (1 + c): at 120 s, medians of 3 seeds, Burgers 1.6e-2 (uniform) -> 6.1e-3 (c = 1) -> 3.3e-3
 # (c = 3); KdV, the one problem it costs, 0.30 -> 0.56 (c = 1) -> 0.44 (c = 3); the L-shape 1.4e-4 with c = 1
 RAD_EVERY, RAD_C = 100, 3.0
+# interior points per equation for the plain MLP on a steady problem (TrainConfig's 2,000 otherwise): at 120 s on an
+# AMD EPYC (about half the Xeon's steps), medians of 3 seeds, 2,000 -> 1,000 points took the L-shaped Poisson problem
+# from 1.1e-3 to 2.7e-4 and Helmholtz from 1.6e-3 to 8.6e-4 (more steps pay where elliptic regularity keeps the
+# solution smooth between points); on evolution problems they did not pay: the wave 0.35 -> 0.80, Burgers 5.9e-3 ->
+# 3.8e-2, inverse Burgers 1.5e-2 -> 2.6e-2 (Allen-Cahn 8.7e-2 -> 5.4e-2); benchmarks/README.md
+STEADY_POINTS = 1000
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -415,7 +425,7 @@ def _add_line_tokens(net: CrossAttentionNet, lines: list[tuple[int, float]], coo
 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),
-                     plain: bool = False) -> tuple[dict[str, Any], list[str]]:
+                     plain: bool = False, steady: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Fill in what the user left out when a time budget is all they gave: Adam for half the budget,
     then L-BFGS (``TrainConfig.lbfgs_share``); where conditions remain loss terms beside the equations
     (``soft_conditions``), gradient-norm loss balancing (on the L-shaped Poisson problem it took the
@@ -425,7 +435,8 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     with new points, at a cost on the smooth problems that keeps them ahead of DeepXDE); for the
     cross-attention network the same from a budget of LONG_BUDGET seconds on (at 120 s it did not pay over
     3-4 seeds; at 600 s, seed 0: Kovasznay flow 1.6e-2 -> 7.1e-3, the heat problem 0.12 -> 0.026); and for
-    the MLP, CONDITION_POINTS points for each condition that stays a loss term."""
+    the MLP, CONDITION_POINTS points for each condition that stays a loss term, and on a ``steady`` problem
+    (no time coordinate) STEADY_POINTS interior points per equation below LONG_BUDGET (more, cheaper steps)."""
     out = dict(settings)
     reasons = []
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
@@ -440,6 +451,10 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
             out["resample_every"] = 100
             reasons.append(f"collocation points: new ones every 100 Adam steps (a budget of {LONG_BUDGET:g} s or "
                            "more: long fits of fixed points drift between them)")
+        if plain and steady and "points" not in out and out["time_budget"] < LONG_BUDGET:
+            out["points"] = STEADY_POINTS
+            reasons.append(f"collocation points: {STEADY_POINTS} per equation (a steady problem on a budget under "
+                           f"{LONG_BUDGET:g} s: more, cheaper steps pay where the solution is smooth between points)")
         if soft_conditions and plain and "boundary_points" not in out:
             out["boundary_points"] = CONDITION_POINTS
             reasons.append(f"condition points: {CONDITION_POINTS} for each of {', '.join(soft_conditions)} (they stay "

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, RAD_C, RAD_EVERY, data_frequencies,
-                               default_network, default_plugins, default_settings, initial_rate, nonlinear,
-                               spectral_lines, time_scale)
+from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, RAD_C, RAD_EVERY, STEADY_POINTS,
+                               data_frequencies, default_network, default_plugins, default_settings, initial_rate,
+                               nonlinear, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -146,6 +146,13 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     plain, why = default_settings({"time_budget": 10.0}, plain=True)  # the MLP: new points every 100 steps
     assert plain["resample_every"] == 100 and "every 100 Adam steps" in why[-1]
     assert default_settings({"time_budget": 10.0, "resample_every": 0}, plain=True)[0]["resample_every"] == 0
+    # the MLP on a steady problem: fewer interior points on a short budget (more steps), the configured ones else
+    assert "points" not in plain
+    steady, why = default_settings({"time_budget": 10.0}, plain=True, steady=True)
+    assert steady["points"] == STEADY_POINTS and "steady problem" in " ".join(why)
+    assert "points" not in default_settings({"time_budget": LONG_BUDGET}, plain=True, steady=True)[0]
+    assert "points" not in default_settings({"time_budget": 10.0}, steady=True)[0]  # not the cross-attention network
+    assert default_settings({"time_budget": 10.0, "points": 64}, plain=True, steady=True)[0]["points"] == 64
 
 
 def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(capsys):
