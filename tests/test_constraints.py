@@ -9,7 +9,8 @@ import torch
 import pinnfreq as pf
 from pinnfreq.constraints import HardConstraints
 from pinnfreq.model import PINNModel
-from pinnfreq.train.losses import Batch, Engine, term_losses
+
+from helpers import assert_engines_agree
 
 
 def wave_problem(u0=lambda x: torch.sin(math.pi * x), c=0.0):
@@ -69,14 +70,7 @@ def test_taylor_jet_of_constrained_model_equals_autograd():
 def test_losses_of_both_engines_agree_and_exact_terms_leave_the_loss():
     problem = wave_problem()
     model = model_for(problem, HardConstraints.from_problem(problem))
-    pts = torch.as_tensor(problem.sample("wave", 64, "sobol", 0)[0])
-    batches = {"wave": Batch(pts, None)}
-    reference = term_losses(problem, model, batches, Engine("autograd"))
-    engine = Engine("taylor")
-    term_losses(problem, model, batches, engine)  # learns the pairs
-    assert engine.pairs["wave"] is not None
-    taylor = term_losses(problem, model, batches, engine)
-    assert torch.allclose(taylor["wave"], reference["wave"], rtol=1e-10)
+    assert_engines_agree(problem, model, "wave", rtol=1e-10)
     sol = pf.solve(problem, pf.MLP(2, 1, hidden_channels=8, n_layers=2), steps=3, progress=False, dtype="float64")
     assert "term/wave" in sol.history and "term/initial" not in sol.history and "term/dirichlet" not in sol.history
 

@@ -11,7 +11,8 @@ import pinnfreq as pf
 from pinnfreq.constraints import HardConstraints
 from pinnfreq.geometry.distance import blend, blendable, boundary_pieces, distance, piece_distances
 from pinnfreq.model import PINNModel
-from pinnfreq.train.losses import Batch, Engine, term_losses
+
+from helpers import assert_engines_agree
 
 
 def lshape():
@@ -106,13 +107,7 @@ def test_dirichlet_values_on_a_csg_domain_hold_exactly_and_both_engines_agree(va
         u = model(b)[:, 0]
     target = exact(*b.unbind(1)) if value is None else torch.full_like(u, value)
     assert torch.allclose(u, target, atol=1e-12)
-    pts = torch.as_tensor(problem.sample("poisson", 64, "sobol", 0)[0])
-    batches = {"poisson": Batch(pts, None)}
-    reference = term_losses(problem, model, batches, Engine("autograd"))
-    engine = Engine("taylor")
-    term_losses(problem, model, batches, engine)  # learns the pairs
-    assert engine.pairs["poisson"] is not None
-    assert torch.allclose(term_losses(problem, model, batches, engine)["poisson"], reference["poisson"], rtol=1e-9)
+    assert_engines_agree(problem, model, "poisson", rtol=1e-9)
 
 
 def test_a_boundary_value_that_jumps_or_cannot_be_blended_stays_a_loss_term():
