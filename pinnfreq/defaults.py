@@ -123,6 +123,10 @@ CONDITION_POINTS = 1024
 # uniform share c / (1 + c): at 120 s, medians of 3 seeds, Burgers 1.6e-2 (uniform) -> 6.1e-3 (c = 1) -> 3.3e-3
 # (c = 3); KdV, the one problem it costs, 0.30 -> 0.56 (c = 1) -> 0.44 (c = 3); the L-shape 1.4e-4 with c = 1
 RAD_EVERY, RAD_C = 100, 3.0
+# RAD only for equations of at most this derivative order: KdV (u_xxx), the suite's one third-order equation, lost
+# with it at every budget measured (Intel Xeon: 120 s 0.30 -> 0.50 over 5 seeds, 600 s 0.040 -> 0.11; AMD EPYC:
+# 120 s over 5 seeds, at ~1,500 steps, 0.49 -> 0.44; 600 s, seed 0, 0.17 -> 0.061); the second-order ones (Burgers, inverse Burgers, Allen-Cahn) gained or held
+RAD_MAX_ORDER = 2
 # interior points per equation for the plain MLP on a steady problem (TrainConfig's 2,000 otherwise): at 120 s on an
 # AMD EPYC (about half the Xeon's steps), medians of 3 seeds, 2,000 -> 1,000 points took the L-shaped Poisson problem
 # from 1.1e-3 to 2.7e-4 and Helmholtz from 1.6e-3 to 8.6e-4 (more steps pay where elliptic regularity keeps the
@@ -288,16 +292,22 @@ def _data_on(problem: Problem, mesh: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def nonlinear(problem: Problem, n: int = 256) -> bool:
-    """Whether the equations are nonlinear in the fields: R[2 phi] - R[0] differs from 2 (R[phi] - R[0])
-    for a smooth test field phi (a product of sines across the box, its phase different for each field).
-    False where the equations cannot be evaluated on such fields (a function outside torch)."""
+def _test_fields(problem: Problem, n: int) -> tuple[Tensor, list[Tensor]]:
+    """``n`` random points of the domain's box (float64, requiring grad) and a smooth test field per field
+    there: a product of sines across the box, its phase different for each field."""
     lower, upper = problem.domain.bounds
     rng = np.random.default_rng(2)
     x = torch.as_tensor(lower + (upper - lower) * rng.random((n, len(lower))), dtype=torch.float64).requires_grad_(True)
     z = (x - torch.as_tensor(lower)) / torch.as_tensor(np.where(upper > lower, upper - lower, 1.0))
     phases = torch.as_tensor(rng.random((len(problem.fields), len(lower))))
-    fields = [torch.sin(math.pi * (0.5 + z + p)).prod(1) for p in phases]
+    return x, [torch.sin(math.pi * (0.5 + z + p)).prod(1) for p in phases]
+
+
+def nonlinear(problem: Problem, n: int = 256) -> bool:
+    """Whether the equations are nonlinear in the fields: R[2 phi] - R[0] differs from 2 (R[phi] - R[0])
+    for a smooth test field phi (:func:`_test_fields`). False where the equations cannot be evaluated on
+    such fields (a function outside torch)."""
+    x, fields = _test_fields(problem, n)
 
     def at(scale: float) -> Tensor:
         ctx = _context(problem, x, [_zero(x) + scale * f for f in fields])
@@ -311,6 +321,20 @@ def nonlinear(problem: Problem, n: int = 256) -> bool:
     if not all(bool(torch.isfinite(r).all()) for r in (r0, r1, r2)):
         return False
     return float((r2 - r0 - 2 * (r1 - r0)).norm()) > 1e-6 * float((r1 - r0).norm() + (r2 - r0).norm())
+
+
+def derivative_order(problem: Problem) -> int:
+    """The highest total order of the derivatives the equations read (``u.t + u * u.x + c * u.xxx``: 3),
+    found by evaluating them once on the test fields of :func:`_test_fields`; 0 where they cannot be
+    evaluated there."""
+    x, fields = _test_fields(problem, 8)
+    ctx = _context(problem, x, fields)
+    try:
+        for key in problem.equations:
+            problem.equation_residuals(key, ctx)
+    except Exception:  # noqa: BLE001 -- a probe, as in nonlinear
+        return 0
+    return max((sum(o) for o in ctx.store.requested), default=0)
 
 
 def _zero(x: Tensor) -> Tensor:
@@ -488,6 +512,8 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
       120 s a uniform set instead took KdV from 0.50 to 0.29 but Burgers from 4.0e-3 to 2.1e-2, and both
       sets together KdV to 0.43 and Burgers to 3.6e-3 but Allen-Cahn from 0.050 to 0.10 (medians of 3-5
       seeds), no better a trade; the residual's concentration does not tell KdV from Burgers either.
+      The derivatives' order does (:func:`derivative_order`): equations of order above RAD_MAX_ORDER
+      (KdV's u_xxx) keep uniform points, a rule fitted to the one third-order equation of the suite.
       The cross-attention network keeps its fixed points at short budgets (RAD there lost on the smooth
       problems)."""
     out = list(plugins)
@@ -502,13 +528,18 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
         why.append(f"causal weighting of the equations in time (epsilon {causal.epsilon:g}, {causal.chunks} slabs): "
                    f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})")
     if plain and "rad" not in names and "resample_every" not in settings and nonlinear(problem):
-        rad = RAD(every=RAD_EVERY, c=RAD_C)
-        out.append(rad)
-        why.append(f"collocation points of the equations: redrawn every {rad.every} Adam steps where the residual "
-                   f"is large (RAD, k={rad.k:g}, c={rad.c:g}: a {1 / (1 + rad.c):.0%} share by residual, the rest "
-                   "uniform)")
+        order = derivative_order(problem)
+        if order <= RAD_MAX_ORDER:
+            rad = RAD(every=RAD_EVERY, c=RAD_C)
+            out.append(rad)
+            why.append(f"collocation points of the equations: redrawn every {rad.every} Adam steps where the residual "
+                       f"is large (RAD, k={rad.k:g}, c={rad.c:g}: a {1 / (1 + rad.c):.0%} share by residual, the rest "
+                       "uniform)")
+        else:
+            why.append(f"collocation points of the equations: uniform, not by residual (derivatives of order {order}: "
+                       "RAD lost the suite's third-order equation, KdV, at every budget measured)")
     return out, why
 
 
-__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "initial_rate",
-           "nonlinear", "plain_network", "time_scale"]
+__all__ = ["data_frequencies", "default_network", "default_plugins", "default_settings", "derivative_order",
+           "initial_rate", "nonlinear", "plain_network", "time_scale"]

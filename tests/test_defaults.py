@@ -8,8 +8,8 @@ import torch
 
 import pinnfreq as pf
 from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, RAD_C, RAD_EVERY, STEADY_POINTS,
-                               data_frequencies, default_network, default_plugins, default_settings, initial_rate,
-                               nonlinear, spectral_lines, time_scale)
+                               data_frequencies, default_network, default_plugins, default_settings, derivative_order,
+                               initial_rate, nonlinear, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -225,5 +225,10 @@ def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlin
     assert default_plugins(heat, {"time_budget": 5.0}, [], plain=True)[0] == []
     assert default_plugins(burgers, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0] == []  # the user's
     assert default_plugins(burgers, {"time_budget": 5.0}, [pf.RAD(every=7)], plain=True)[0][0].every == 7
+    kdv = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t + u * u.x + 0.022**2 * u.xxx,
+                     [pf.Initial(lambda x: torch.cos(math.pi * x))])
+    assert (derivative_order(kdv), derivative_order(burgers), derivative_order(pair)) == (3, 2, 2)
+    plugins, why = default_plugins(kdv, {"time_budget": 5.0}, [], plain=True)  # third order: uniform points
+    assert plugins == [] and "uniform, not by residual (derivatives of order 3" in why[0]
     sol = pf.solve(burgers, time_budget=3.0, points=64, progress=False)
     assert any("where the residual is large" in e for e in sol.history["events"])
