@@ -125,7 +125,8 @@ CONDITION_POINTS = 1024
 RAD_EVERY, RAD_C = 100, 3.0
 # RAD only for equations of at most this derivative order: KdV (u_xxx), the suite's one third-order equation, lost
 # with it at every budget measured (Intel Xeon: 120 s 0.30 -> 0.50 over 5 seeds, 600 s 0.040 -> 0.11; AMD EPYC:
-# 120 s over 5 seeds, at ~1,500 steps, 0.49 -> 0.44; 600 s, seed 0, 0.17 -> 0.061); the second-order ones (Burgers, inverse Burgers, Allen-Cahn) gained or held
+# 120 s over 5 seeds, at ~1,500 steps, 0.49 -> 0.44; 600 s, seed 0, 0.17 -> 0.061); the second-order ones
+# (Burgers, inverse Burgers, Allen-Cahn) gained or held
 RAD_MAX_ORDER = 2
 # interior points per equation for the plain MLP on a steady problem (TrainConfig's 2,000 otherwise): at 120 s on an
 # AMD EPYC (about half the Xeon's steps), medians of 3 seeds, 2,000 -> 1,000 points took the L-shaped Poisson problem
