@@ -63,11 +63,14 @@ The choices, each recorded in the history's events with its reason:
   budget (``lbfgs_share=0.75``) helped the smooth problems (Helmholtz 1.5e-3 -> 6.0e-4, Allen-Cahn
   5.0e-2 -> 2.9e-2, KdV 0.30 -> 0.18, inverse Burgers 2.9e-2 -> 1.3e-2, medians of 3 seeds) but lost
   Burgers' shock (median of 5 seeds 1.6e-2 -> 5.9e-2, three runs at 0.06-0.22): half stays the
-  default, the option is the user's. With L-BFGS also on new points every 200 iterations
-  (``lbfgs_resample_every=200``) Burgers came to 6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape
-  (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44) lost more: not a default either; nor with
-  half the budget for L-BFGS (Burgers 1.6e-2 -> 9.4e-3, Allen-Cahn 5e-2 -> 8e-2, Helmholtz 1.5e-3 ->
-  2.2e-3, the L-shape 3.8e-4 -> 9e-4; medians over 2-5 seeds). And
+  default, except for the plain MLP on an evolution problem whose points RAD does not draw (the
+  wave, KdV): no front needs Adam's redraws there, and EVOLUTION_LBFGS_SHARE (0.75) of a budget under
+  LONG_BUDGET goes to L-BFGS (at 120 s on an AMD EPYC, the wave 0.51 -> 0.37, KdV 0.44 -> 0.31). With
+  L-BFGS also on new points every 200 iterations (``lbfgs_resample_every=200``) Burgers came to
+  6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44)
+  lost more: not a default either; nor with half the budget for L-BFGS (Burgers 1.6e-2 -> 9.4e-3,
+  Allen-Cahn 5e-2 -> 8e-2, Helmholtz 1.5e-3 -> 2.2e-3, the L-shape 3.8e-4 -> 9e-4; medians over 2-5
+  seeds). And
   gradient-norm loss balancing where conditions stay loss terms (a satisfied one, such as a pressure gauge,
   not weighted up: ``pinnfreq.train.plugins.weighting.SATISFIED``); without a budget, the configured
   steps and weights. For the cross-attention network the collocation points stay fixed below a budget
@@ -134,6 +137,12 @@ RAD_MAX_ORDER = 2
 # solution smooth between points); on evolution problems they did not pay: the wave 0.35 -> 0.80, Burgers 5.9e-3 ->
 # 3.8e-2, inverse Burgers 1.5e-2 -> 2.6e-2 (Allen-Cahn 8.7e-2 -> 5.4e-2); benchmarks/README.md
 STEADY_POINTS = 1000
+# L-BFGS's share of a budget under LONG_BUDGET for the plain MLP on an evolution problem whose points RAD does not draw
+# (a linear equation, or KdV's third order): with no front for Adam's redraws to find, L-BFGS's longer run on one set
+# pays. At 120 s on the AMD EPYC, medians of 3 seeds: the wave 0.51 -> 0.37, KdV 0.44 (5 seeds) -> 0.31; on the steady
+# problems it lost (Helmholtz 9.7e-4 -> 1.3e-3, the L-shape 6.5e-4 -> 7.9e-4), and Burgers' shock, which RAD's
+# problems need Adam for, lost at 0.75 before (Intel Xeon, 1.6e-2 -> 5.9e-2); not measured at 300 s or more
+EVOLUTION_LBFGS_SHARE = 0.75
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -450,7 +459,7 @@ def _add_line_tokens(net: CrossAttentionNet, lines: list[tuple[int, float]], coo
 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),
-                     plain: bool = False, steady: bool = False) -> tuple[dict[str, Any], list[str]]:
+                     plain: bool = False, steady: bool = False, rad: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Fill in what the user left out when a time budget is all they gave: Adam for half the budget,
     then L-BFGS (``TrainConfig.lbfgs_share``); where conditions remain loss terms beside the equations
     (``soft_conditions``), gradient-norm loss balancing (on the L-shaped Poisson problem it took the
@@ -461,13 +470,18 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     cross-attention network the same from a budget of LONG_BUDGET seconds on (at 120 s it did not pay over
     3-4 seeds; at 600 s, seed 0: Kovasznay flow 1.6e-2 -> 7.1e-3, the heat problem 0.12 -> 0.026); and for
     the MLP, CONDITION_POINTS points for each condition that stays a loss term, and on a ``steady`` problem
-    (no time coordinate) STEADY_POINTS interior points per equation below LONG_BUDGET (more, cheaper steps)."""
+    (no time coordinate) STEADY_POINTS interior points per equation below LONG_BUDGET (more, cheaper steps);
+    on an evolution problem whose points RAD does not draw (``rad``: a plug-in of that name runs),
+    EVOLUTION_LBFGS_SHARE of a budget under LONG_BUDGET for L-BFGS."""
     out = dict(settings)
     reasons = []
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
         out.update(steps=10**9, lbfgs_steps=10**9)
-        out.setdefault("lbfgs_share", TrainConfig.lbfgs_share)
-        reasons.append(f"optimiser: Adam for {1 - out['lbfgs_share']:.0%} of the time budget, then L-BFGS for the rest")
+        evolution = plain and not steady and not rad and out["time_budget"] < LONG_BUDGET
+        out.setdefault("lbfgs_share", EVOLUTION_LBFGS_SHARE if evolution else TrainConfig.lbfgs_share)
+        reasons.append(f"optimiser: Adam for {1 - out['lbfgs_share']:.0%} of the time budget, then L-BFGS for the rest"
+                       + (" (an evolution problem without residual-based points: no front for Adam's redraws to find)"
+                          if evolution and "lbfgs_share" not in settings else ""))
         if plain and "resample_every" not in out:
             out["resample_every"] = 100
             reasons.append("collocation points: new ones every 100 Adam steps (the MLP's fits of fixed points "

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, LONG_BUDGET, MLP_REACH, RAD_C, RAD_EVERY, STEADY_POINTS,
-                               data_frequencies, default_network, default_plugins, default_settings, derivative_order,
-                               initial_rate, nonlinear, spectral_lines, time_scale)
+from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, EVOLUTION_LBFGS_SHARE, LONG_BUDGET, MLP_REACH, RAD_C,
+                               RAD_EVERY, STEADY_POINTS, data_frequencies, default_network, default_plugins,
+                               default_settings, derivative_order, initial_rate, nonlinear, spectral_lines, time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -143,8 +143,8 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert "resample_every" not in out  # the cross-attention network trains on one point set ...
     long, why = default_settings({"time_budget": LONG_BUDGET})  # ... unless the budget is long
     assert long["resample_every"] == 100 and "long fits of fixed points drift" in why[-1]
-    plain, why = default_settings({"time_budget": 10.0}, plain=True)  # the MLP: new points every 100 steps
-    assert plain["resample_every"] == 100 and "every 100 Adam steps" in why[-1]
+    plain, plain_why = default_settings({"time_budget": 10.0}, plain=True)  # the MLP: new points every 100 steps
+    assert plain["resample_every"] == 100 and "every 100 Adam steps" in plain_why[-1]
     assert default_settings({"time_budget": 10.0, "resample_every": 0}, plain=True)[0]["resample_every"] == 0
     # the MLP on a steady problem: fewer interior points on a short budget (more steps), the configured ones else
     assert "points" not in plain
@@ -153,6 +153,11 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert "points" not in default_settings({"time_budget": LONG_BUDGET}, plain=True, steady=True)[0]
     assert "points" not in default_settings({"time_budget": 10.0}, steady=True)[0]  # not the cross-attention network
     assert default_settings({"time_budget": 10.0, "points": 64}, plain=True, steady=True)[0]["points"] == 64
+    # the MLP on an evolution problem whose points RAD does not draw: more of a short budget for L-BFGS
+    assert plain["lbfgs_share"] == EVOLUTION_LBFGS_SHARE and "no front" in plain_why[0]
+    assert steady["lbfgs_share"] == default_settings({"time_budget": 10.0}, plain=True, rad=True)[0]["lbfgs_share"] \
+        == default_settings({"time_budget": LONG_BUDGET}, plain=True)[0]["lbfgs_share"] == 0.5
+    assert default_settings({"time_budget": 10.0, "lbfgs_share": 0.3}, plain=True)[0]["lbfgs_share"] == 0.3
 
 
 def test_default_solve_on_a_budget_uses_both_optimisers_and_says_what_it_chose(capsys):
@@ -232,3 +237,6 @@ def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlin
     assert plugins == [] and "uniform, not by residual (derivatives of order 3" in why[0]
     sol = pf.solve(burgers, time_budget=3.0, points=64, progress=False)
     assert any("where the residual is large" in e for e in sol.history["events"])
+    assert sol.config["lbfgs_share"] == 0.5  # Adam's redraws find the fronts: it keeps half the budget
+    sol = pf.solve(kdv, time_budget=2.0, points=64, progress=False)
+    assert sol.config["lbfgs_share"] == EVOLUTION_LBFGS_SHARE and sol.config["resample_every"] == 100
