@@ -133,7 +133,7 @@ def test_paper_case_afe_recovers_modes_the_bank_missed(tmp_path):
     prob, ref = _fit_problem()
     net = pf.CrossAttentionNet(1, 1, hidden_channels=32, n_layers=3, n_base=32, n_scales=4)
     afe = pf.AFE(max_stages=1, source="both")
-    sol = pf.solve(prob, net, steps=1200, points=2048, afe=afe, reference=ref, progress=False)
+    sol = pf.solve(prob, net, steps=1200, points=1024, afe=afe, reference=ref, progress=False)
     found = _stages(sol)
     assert PAPER_MODES <= found[0] and len(found[0]) <= 5  # (the residual may add a mode of the error)
     before, after = sol.history["afe/rel_l2/u"]
