@@ -361,10 +361,9 @@ class AFERun(Plugin):
         net = self.model.network
         width = net.token_width
         gen = torch.Generator().manual_seed(self.seed * 7919 + self.analyses)
-        dtype = self.model.lower.dtype
-        omega, phase, scale = post_features(np.array(new), width, self.afe.padding, gen, dtype)
-        tokens = net.add_tokens(omega.to(self.model.lower.device), phase.to(self.model.lower.device),
-                                scale.to(self.model.lower.device))
+        omega, phase, scale = post_features(np.array(new), width, self.afe.padding, gen, self.model.dtype)
+        device = self.model.device
+        tokens = net.add_tokens(omega.to(device), phase.to(device), scale.to(device))
         self.added += new
         self.releasing = (tokens.start, tokens.stop, self.boundaries[self.analyses - 1])
         net.set_token_bias(tokens, self.afe.eta(0.0))
@@ -381,7 +380,7 @@ class AFERun(Plugin):
         inside = np.asarray(self.problem.domain.contains(physical), dtype=bool)
         if not inside.any():
             raise ValueError("AFE: no point of its grid lies inside the domain; use a finer grid")
-        like = dict(dtype=self.model.lower.dtype, device=self.model.lower.device)
+        like = dict(dtype=self.model.dtype, device=self.model.device)
         columns, names = [], []
         if self.afe.source in ("solution", "both"):
             with torch.no_grad():

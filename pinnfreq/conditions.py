@@ -226,7 +226,11 @@ class Initial(Condition):
 
 
 class Periodic(Condition):
-    """``u`` and its first ``derivatives`` derivatives along ``coordinate`` agree at both ends of the box."""
+    """``u`` and its first ``derivatives`` derivatives along ``coordinate`` agree at both ends of the box.
+
+    Its points come in pairs, (lower end, upper end) at the same other coordinates, interleaved (rows
+    2i and 2i + 1), so that any contiguous even-length share of them (a rank's) still holds whole pairs.
+    """
 
     default_name = "periodic"
 
@@ -253,14 +257,13 @@ class Periodic(Condition):
 
     def sample(self, problem: "Problem", n: int, method: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
         lo, hi = self._faces(problem, n, method, seed)
-        return np.concatenate([lo, hi]), None
+        return np.stack([lo, hi], 1).reshape(2 * len(lo), -1), None
 
     def residuals(self, ctx: Context) -> list[Tensor]:
-        half = ctx.n // 2
         v = ctx.store.field(self.field)
         out = []
         for _ in range(self.derivatives + 1):
-            out.append(v.value[:half] - v.value[half:])
+            out.append(v.value[0::2] - v.value[1::2])
             v = v.diff(self.coordinate)
         return out
 

@@ -38,9 +38,20 @@ class PINNModel(nn.Module):
         self.network = network
         self.constraints = constraints
         self.periodic = list(periodic)
-        self.register_buffer("lower", torch.as_tensor(list(lower), dtype=torch.get_default_dtype()))
-        self.register_buffer("upper", torch.as_tensor(list(upper), dtype=torch.get_default_dtype()))
+        # float64, so that a model moved to float64 maps the box's ends to -1 and 1 exactly (a float32 2 pi
+        # left a periodic embedding 2e-8 off at the upper end); ``.to(float32)`` rounds them as it must.
+        self.register_buffer("lower", torch.as_tensor(list(lower), dtype=torch.float64))
+        self.register_buffer("upper", torch.as_tensor(list(upper), dtype=torch.float64))
         self.unknowns = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v))) for k, v in (parameters or {}).items()})
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The network's floating dtype (its first parameter's; the bounds' where it has none)."""
+        return next(self.network.parameters(), self.lower).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.lower.device
 
     @property
     def exact_terms(self) -> list[str]:
@@ -48,7 +59,8 @@ class PINNModel(nn.Module):
         return list(getattr(self.constraints, "terms", [])) + self.periodic
 
     def normalise(self, points: Tensor) -> Tensor:
-        return 2 * (points - self.lower) / (self.upper - self.lower) - 1
+        lower, upper = self.lower.to(points.dtype), self.upper.to(points.dtype)
+        return 2 * (points - lower) / (upper - lower) - 1
 
     def forward(self, points: Tensor) -> Tensor:
         """(n, d) physical points -> (n, n_fields)."""
@@ -64,8 +76,9 @@ class PINNModel(nn.Module):
         """
         if not hasattr(self.network, "forward_jet"):
             raise NotImplementedError(f"{type(self.network).__name__} has no Taylor-mode forward_jet")
-        scale = 2 / (self.upper - self.lower)
-        x = Jet.input(points, pairs).scale(scale).shift(-self.lower * scale - 1)
+        lower, upper = self.lower.to(points.dtype), self.upper.to(points.dtype)
+        scale = 2 / (upper - lower)
+        x = Jet.input(points, pairs).scale(scale).shift(-lower * scale - 1)
         if cache is not None and "cache" in inspect.signature(self.network.forward_jet).parameters:
             out = self.network.forward_jet(x, cache=cache)
         else:

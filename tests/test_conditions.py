@@ -77,3 +77,54 @@ def test_multiple_fields_need_a_field_name():
     prob = pf.Problem(line, ("u", "v"), lambda u, v: u - v, [pf.Dirichlet(1.0, on=line.boundary, field="v")])
     res = exact_residuals(prob, "dirichlet", lambda p: torch.cat([0 * p, 1 + 0 * p], 1))
     assert max_abs(res) < 1e-15
+
+
+def _advection():
+    domain = pf.Interval(0, 2 * math.pi) * pf.Time(0, 1)
+    return pf.Problem(domain, "u", lambda u: u.t + u.x,
+                      [pf.Initial(lambda x: torch.sin(x)), pf.Periodic("x")])
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_training_batches_of_a_periodic_condition_hold_whole_pairs(world):
+    # Regression: each rank once kept the first n of the 2n rows, the lower ends only, so the residual
+    # compared u(x_lo, t_i) with u(x_lo, t_j) and trained u to be constant in t at one end.
+    from pinnfreq.train.config import TrainConfig
+    from pinnfreq.train.losses import sample_batches
+
+    prob, config = _advection(), TrainConfig(boundary_points=32)
+    shares = [sample_batches(prob, config, 0, torch.device("cpu"), torch.float64, r, world)["periodic"].points
+              for r in range(world)]
+    for p in shares:
+        assert len(p) == 64 and torch.all(p[0::2, 0] == 0) and torch.all(p[1::2, 0] == 2 * math.pi)
+        assert torch.equal(p[0::2, 1], p[1::2, 1])  # the same time at both ends
+    whole = sample_batches(prob, TrainConfig(boundary_points=32 * world), 0, torch.device("cpu"), torch.float64)
+    assert torch.equal(torch.cat(shares), whole["periodic"].points)  # the ranks' shares are one process's set
+
+
+def test_a_network_periodic_by_construction_has_zero_periodic_loss():
+    from pinnfreq.model import PINNModel
+    from pinnfreq.train.config import TrainConfig
+    from pinnfreq.train.losses import sample_batches, term_losses
+
+    prob = _advection()
+    torch.manual_seed(0)
+    model = PINNModel(pf.MLP(2, 1, 16, 2, periodic=[0]), [0, 0], [2 * math.pi, 1]).double()
+    batches = sample_batches(prob, TrainConfig(boundary_points=64), 0, torch.device("cpu"), torch.float64)
+    losses = term_losses(prob, model, batches)
+    assert float(losses["periodic"]) < 1e-24 and float(losses["initial"]) > 1e-3
+    model = PINNModel(pf.MLP(2, 1, 16, 2), [0, 0], [2 * math.pi, 1]).double()  # not periodic: the loss sees it
+    assert float(term_losses(prob, model, batches)["periodic"]) > 1e-6
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_data_batches_keep_every_observation(world):
+    from pinnfreq.train.config import TrainConfig
+    from pinnfreq.train.losses import sample_batches
+
+    xs = np.linspace(0, 1, 301)
+    prob = pf.Problem(pf.Interval(0, 1), "u", lambda u: u.xx, [pf.Data({"x": xs}, xs)])
+    config = TrainConfig(boundary_points=16)  # fewer than the observations: they are kept all the same
+    shares = [sample_batches(prob, config, 0, torch.device("cpu"), torch.float64, r, world)["data"].points
+              for r in range(world)]
+    assert torch.equal(torch.cat(shares)[:, 0], torch.as_tensor(xs))

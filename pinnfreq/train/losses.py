@@ -31,7 +31,9 @@ def sample_batches(problem: Problem, config: TrainConfig, round_: int, device: t
     always gives the same points.
 
     Under ``torch.distributed``, rank r of ``world`` takes the r-th share of the point set one process
-    with ``world`` times the points would take, so the ranks together train on exactly that set.
+    with ``world`` times the points would take, so the ranks together train on exactly that set. Shares
+    are of the rows a term returns, which need not be the count asked for: a ``Periodic`` condition
+    returns pairs of points, ``Data`` its fixed observations.
     """
     out = {}
     for k, term in enumerate(problem.terms):
@@ -39,9 +41,10 @@ def sample_batches(problem: Problem, config: TrainConfig, round_: int, device: t
             continue
         n = term_points(problem, config, term)
         pts, nrm = problem.sample(term, n * world, config.sampler, sub_seed(config.seed, k, round_))
-        pts, nrm = pts[rank * n:(rank + 1) * n], None if nrm is None else nrm[rank * n:(rank + 1) * n]
+        lo, hi = rank * len(pts) // world, (rank + 1) * len(pts) // world
+        pts, nrm = pts[lo:hi], None if nrm is None else nrm[lo:hi]
         if len(pts) == 0:
-            raise ValueError(f"term {term!r} samples no points")
+            raise ValueError(f"term {term!r} samples no points" + (f" on rank {rank} of {world}" if world > 1 else ""))
         out[term] = Batch(torch.as_tensor(np.ascontiguousarray(pts), dtype=dtype, device=device),
                           None if nrm is None else torch.as_tensor(np.ascontiguousarray(nrm), dtype=dtype, device=device))
     return out
