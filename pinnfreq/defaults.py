@@ -40,13 +40,20 @@ The choices, each recorded in the history's events with its reason:
   run of three, the cavity 1.2 against 0.6; measured before loss balancing stopped weighting up the cavity's
   satisfied pressure gauge, not measured again since). The cross-attention network is what the package is for:
   data with frequencies a plain network learns late (spectral bias; it won by 30x on the multi-scale
-  Poisson problem, and on advection at speed 50 it reached 0.48 where the MLP failed at 1.0-1.3).
+  Poisson problem).
   High frequencies the data do not announce (a shock forming from smooth data) are not seen by this
   rule. A periodic coordinate x enters the MLP as (cos pi x, sin pi x) in the normalised box (the
   periodic embedding of Dong & Ni 2021, as in jaxpi), so the condition holds exactly and leaves the
   loss: on Allen-Cahn and KdV (120 s, 3 seeds) 0.05 and 0.30 against the cross-attention network's
   0.50 and 0.65. Its conditions that stay loss terms get 1,024 points each (``CONDITION_POINTS``): the
   L-shaped Poisson problem's error sat at its boundary with 256.
+- **The MLP's features along time at the initial state's rate.** Where the initial state turns more
+  than a period over the interval, the MLP also sees cos and sin of TIME_OCTAVES times that rate
+  (``time_features``): the frequency along time no data show is handed to the network instead of
+  learnt last. Advection at speed 50 had the cross-attention network (its bank stretched along t:
+  0.83 at 120 s, seed 0, on a 2-core Xeon; the plain MLP 0.81); with the features the MLP reaches
+  1.1e-2, and the wave 0.38 -> 3-6e-2 (benchmarks/README.md). The time axis's rate then no longer
+  counts against MLP_REACH.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.
@@ -143,6 +150,9 @@ STEADY_POINTS = 1000
 # problems it lost (Helmholtz 9.7e-4 -> 1.3e-3, the L-shape 6.5e-4 -> 7.9e-4), and Burgers' shock, which RAD's
 # problems need Adam for, lost at 0.75 before (Intel Xeon, 1.6e-2 -> 5.9e-2); not measured at 300 s or more
 EVOLUTION_LBFGS_SHARE = 0.75
+# the MLP's features along time, as multiples of the initial state's rate (``time_features``): at 120 s,
+# seed 0, the single rate gave advection 6.1e-3 and the wave 0.53; these octaves 1.1e-2 and 5.9e-2
+TIME_OCTAVES = (0.25, 0.5, 1.0, 2.0)
 RELATIVE_AMPLITUDE = 1e-2  # a frequency counts when its windowed amplitude exceeds this fraction of the peak
 
 
@@ -366,18 +376,45 @@ def _highest_frequency(amp: np.ndarray) -> float:
     return np.nonzero(amp >= RELATIVE_AMPLITUDE * amp.max())[0].max() * BIN
 
 
-def plain_network(problem: Problem, freq: np.ndarray | None = None) -> str | None:
+def time_features(problem: Problem) -> list[tuple[int, float]]:
+    """The plain MLP's Fourier features along time, as ``MLP(frequencies=...)`` takes them: octaves
+    around the rate w at which the initial state starts to turn (:func:`initial_rate`, in the normalised
+    box), TIME_OCTAVES times w, where it turns more than a full period over the time interval (as for
+    :func:`time_scale`); else none. The rate is an average over the initial state's modes (the wave's
+    sin(pi x) + 0.5 sin(5 pi x) turn at pi and 5 pi; its rate reads 15.2), so the features span two
+    octaves below it and one above rather than the one frequency. Advection of sin(x) at speed 50 over
+    t in [0, 1]: w = 24.8 (normalised), the solution's own frequency in time."""
+    if time_scale(problem) is None:
+        return []
+    lower, upper = problem.domain.bounds
+    axis = problem.coordinates.index(problem.time)
+    w = initial_rate(problem) * float(upper[axis] - lower[axis]) / 2
+    return [(axis, m * w) for m in TIME_OCTAVES]
+
+
+def plain_network(problem: Problem, freq: np.ndarray | None = None,
+                  features: list[tuple[int, float]] | None = None) -> str | None:
     """Why ``problem`` gets the plain MLP by default (one field, smooth data), or None
     where the cross-attention network is the default. ``freq``: ``data_frequencies(problem)`` where the
-    caller has it (the probe takes up to a few tenths of a second)."""
+    caller has it (the probe takes up to a few tenths of a second); ``features``: ``time_features(problem)``.
+    Along time, a frequency no higher than the initial rate the MLP gets features at does not count
+    against ``MLP_REACH`` (the features carry it)."""
     freq = data_frequencies(problem) if freq is None else freq
-    if len(problem.fields) > 1 or freq.max() > MLP_REACH:
+    features = time_features(problem) if features is None else features
+    need = freq.copy()
+    for axis, w in features:
+        need[axis] = 0.0 if need[axis] <= w * (1 + 1e-9) else need[axis]  # the data's, beyond the features
+    if len(problem.fields) > 1 or need.max() > MLP_REACH:
         return None
     parts = ", ".join(f"{c}: |omega| {w:.0f}" for c, w in zip(problem.coordinates, freq))
     periodic = sorted({c.coordinate for c in problem.conditions if isinstance(c, Periodic)})
     embedding = f", {', '.join(periodic)} entering as (cos, sin): exactly periodic" if periodic else ""
+    for a in sorted({a for a, _ in features}):
+        ws = ", ".join(f"{w:.3g}" for b, w in features if b == a)
+        embedding += (f", {problem.coordinates[a]} also as cos and sin of ({ws}) {problem.coordinates[a]}: octaves "
+                      "around the initial state's rate of turning")
     return (f"network: a tanh MLP, 4 x 50{embedding}: one field, the data's frequencies ({parts}) at most "
-            f"{MLP_REACH:g}: there the cheaper steps win at equal time "
+            f"{MLP_REACH:g}{' beside that rate' if features else ''}: there the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)")
 
 
@@ -389,11 +426,13 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     period: they leave the loss). ``freq`` as for :func:`plain_network`."""
     d, f = len(problem.coordinates), len(problem.fields)
     freq = data_frequencies(problem) if freq is None else freq
-    plain = None if tokens else plain_network(problem, freq)
+    features = time_features(problem)
+    plain = None if tokens else plain_network(problem, freq, features)
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
     if plain is not None:
         axes = [problem.coordinates.index(c.coordinate) for c in periodic]
-        return MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes), [plain], [c.name for c in periodic]
+        net = MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes, frequencies=features)
+        return net, [plain], [c.name for c in periodic]
     # spectral lines the bank would have to stretch past MAX_STRETCH to reach become tokens of their own where
     # they explain the data along a coordinate; the bank reaches only what is left (along time: the initial
     # state's rate)

@@ -8,8 +8,10 @@ import torch
 
 import pinnfreq as pf
 from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, EVOLUTION_LBFGS_SHARE, LONG_BUDGET, MLP_REACH, RAD_C,
+                               TIME_OCTAVES,
                                RAD_EVERY, STEADY_POINTS, data_frequencies, default_network, default_plugins,
-                               default_settings, derivative_order, initial_rate, nonlinear, spectral_lines, time_scale)
+                               default_settings, derivative_order, initial_rate, nonlinear, spectral_lines, time_features,
+                               time_scale)
 
 
 def poisson(k: float, lower=0.0, upper=1.0):
@@ -63,12 +65,18 @@ def test_the_time_scale_is_a_radian_of_the_initial_turn_where_it_turns_a_period(
     assert time_scale(advection(3.0)) is None and time_scale(poisson(2.0)) is None
 
 
-def test_a_fast_initial_evolution_gets_the_cross_attention_network():
-    # the data of advection at speed 50 are smooth (sin x), but the solution turns 50 times a unit of time
+def test_a_fast_initial_evolution_gives_the_mlp_features_at_its_rate_in_time():
+    # the data of advection at speed 50 are smooth (sin x), but the solution turns 50 times a unit of
+    # time: 50 radians per unit of normalised time (t in [0, 2]), which the MLP gets as cos and sin of it
+    # (and octaves around it: the rate is an average over the initial state's modes)
+    ws = [pytest.approx(m * 50.0, rel=0.02) for m in TIME_OCTAVES]
+    assert time_features(advection(50.0)) == [(1, w) for w in ws]
     net, why, exact = default_network(advection(50.0), torch.device("cpu"))
-    assert isinstance(net, pf.CrossAttentionNet) and exact == ["periodic"]
-    assert "t: |omega| 50" in why[1]
-    assert isinstance(default_network(advection(3.0), torch.device("cpu"))[0], pf.MLP)
+    assert isinstance(net, pf.MLP) and exact == ["periodic"]
+    assert net.config["periodic"] == [0] and net.config["frequencies"] == [[1, w] for w in ws]
+    assert "t also as cos and sin of (" in why[0] and "octaves around the initial state's rate" in why[0]
+    slow = default_network(advection(3.0), torch.device("cpu"))[0]  # 6 radians over the interval: no features
+    assert isinstance(slow, pf.MLP) and slow.config["frequencies"] == [] and time_features(advection(3.0)) == []
 
 
 def chirp(k: float):

@@ -57,6 +57,7 @@ def _ca_with_afe_tokens():
     lambda: MLP(2, 1, 16, 3),
     lambda: MLP(2, 1, 16, 2, activation="sin"),
     lambda: MLP(2, 1, 16, 2, periodic=[0]),
+    lambda: MLP(2, 1, 16, 2, periodic=[0], frequencies=[(1, 7.5), (1, 15.0)]),
     lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=3, n_base=16, n_scales=2),
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, update="residual"),
@@ -112,7 +113,7 @@ def test_batched_matrix_product_rule():
     lambda: CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2, n_heads=2, low_frequency=4),
     _ca_with_afe_tokens,
     lambda: RFFMLP(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=3),
-    lambda: MLP(2, 1, 8, 2, periodic=[1]),
+    lambda: MLP(2, 1, 8, 2, periodic=[1], frequencies=[(1, 4.0)]),
 ])
 def test_cached_features_give_the_same_values_and_gradients(net):
     """The per-point-set cache (waves kept, envelope applied per step, its gradient summed by chunks)

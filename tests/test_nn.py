@@ -120,7 +120,7 @@ def test_options_give_finite_smooth_outputs(options):
 @pytest.mark.parametrize("cls, kw", [(CrossAttentionNet, dict(hidden_channels=16, n_base=32, n_scales=2)),
                                      (RFFMLP, dict(hidden_channels=16, n_base=32, n_scales=2)),
                                      (MultiScaleFourierNet, dict(hidden_channels=16, sigmas=[1, 5], n_features=8)),
-                                     (MLP, dict(hidden_channels=16, periodic=[1]))])
+                                     (MLP, dict(hidden_channels=16, periodic=[1], frequencies=[(0, 12.5)]))])
 def test_models_reload_identically_from_config_and_state(cls, kw):
     torch.manual_seed(5)
     net = cls(2, 1, **kw)
@@ -142,6 +142,16 @@ def test_mlp_periodic_embedding_is_exactly_periodic_in_every_derivative():
     assert net.hidden[0].in_features == 3  # x as (cos pi x, sin pi x), t as itself
     with pytest.raises(ValueError, match="periodic axes \\[2\\] out of range"):
         MLP(2, 1, periodic=[2])
+
+
+def test_mlp_frequencies_enter_as_cos_and_sin():
+    net = MLP(2, 1, 8, 1, frequencies=[(1, 25.0)]).double()
+    x = torch.rand(9, 2, dtype=torch.float64)
+    t = x[:, 1:]
+    assert torch.equal(net.embed(x), torch.cat([x, torch.cos(25 * t), torch.sin(25 * t)], 1))
+    assert net.hidden[0].in_features == 4
+    with pytest.raises(ValueError, match="frequencies \\[\\[2, 1.0\\]\\] need an input axis"):
+        MLP(2, 1, frequencies=[(2, 1.0)])
 
 
 def _value_gradient_curvature(net, p):
