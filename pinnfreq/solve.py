@@ -14,7 +14,7 @@ from .constraints import HardConstraints
 from .defaults import (data_frequencies, default_network, default_plugins, default_settings, plain_network,
                        time_scale)
 from .model import PINNModel
-from .nn import MODELS, build
+from .nn import MLP, MODELS, build
 from .problem import Problem
 from .reference import Reference
 from .solution import Solution
@@ -100,6 +100,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
             network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights
         else:
             network = model
+        if model is not None:
+            periodic = _embedded_periodic(problem, network)
         lower, upper = problem.domain.bounds
         pinn = PINNModel(network, lower.tolist(), upper.tolist(), problem.parameters, constraints, periodic)
         pinn = pinn.to(device=device, dtype=dtype)
@@ -123,6 +125,14 @@ def _soft_conditions(problem: Problem, hard: HardConstraints | None, default_net
     exact = set(hard.terms if hard is not None else [])
     return [c.name for c in problem.conditions
             if c.name not in exact and not (default_network and isinstance(c, Periodic))]
+
+
+def _embedded_periodic(problem: Problem, network: nn.Module) -> list[str]:
+    """The problem's periodic conditions a user's ``MLP(periodic=...)`` satisfies by its embedding
+    (period: the box along that coordinate), so that they leave the loss as for the default network."""
+    axes = set(network.config["periodic"]) if isinstance(network, MLP) else set()
+    return [c.name for c in problem.conditions
+            if isinstance(c, Periodic) and problem.coordinates.index(c.coordinate) in axes]
 
 
 def _check_model(pinn: PINNModel, d: int, f: int, device: torch.device, dtype: torch.dtype) -> None:

@@ -128,3 +128,11 @@ def test_data_batches_keep_every_observation(world):
     shares = [sample_batches(prob, config, 0, torch.device("cpu"), torch.float64, r, world)["data"].points
               for r in range(world)]
     assert torch.equal(torch.cat(shares)[:, 0], torch.as_tensor(xs))
+
+
+def test_a_user_mlp_periodic_by_its_embedding_takes_the_periodic_condition_out_of_the_loss():
+    prob = _advection()
+    sol = pf.solve(prob, pf.MLP(2, 1, 8, 1, periodic=[0]), steps=2, points=16, progress=False)
+    assert "term/periodic" not in sol.history and "term/pde0" in sol.history
+    sol = pf.solve(prob, pf.MLP(2, 1, 8, 1, periodic=[1]), steps=2, points=16, progress=False)
+    assert "term/periodic" in sol.history  # periodic in t says nothing of x's ends
