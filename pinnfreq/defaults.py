@@ -50,10 +50,10 @@ The choices, each recorded in the history's events with its reason:
 - **The MLP's features along time at the initial state's rate.** Where the initial state turns more
   than a period over the interval, the MLP also sees cos and sin of TIME_OCTAVES times that rate
   (``time_features``): the frequency along time no data show is handed to the network instead of
-  learnt last. Advection at speed 50 had the cross-attention network (its bank stretched along t:
-  0.83 at 120 s, seed 0, on a 2-core Xeon; the plain MLP 0.81); with the features the MLP reaches
-  1.1e-2, and the wave 0.38 -> 3-6e-2 (benchmarks/README.md). The time axis's rate then no longer
-  counts against MLP_REACH.
+  learnt last. Advection at speed 50 had the cross-attention network (its bank stretched along t);
+  with the features the MLP takes it from 0.83 to 4.5e-3, and the wave from 0.36 to 4.8e-2 (120 s,
+  medians of 3 seeds on a 2-core Xeon; DeepXDE 0.90 and 1.0: benchmarks/README.md). The time axis's
+  rate then no longer counts against MLP_REACH.
 - **A size that fits the device.** At equal wall-clock time, fewer and dearer steps lose: on a CPU the
   network is the seed's architecture at a quarter of the paper's width (M = 128 features, d_q = 32,
   L = 2 blocks), about 8x cheaper a step (``benchmarks/step_cost.py``); on a GPU the paper's sizes.

@@ -35,10 +35,11 @@ class MLP(nn.Module):
     frequencies : sequence of (axis, omega)
         Known angular frequencies (normalised box) along an input axis: each adds (cos omega x_axis,
         sin omega x_axis) to the input, features a tanh MLP would otherwise learn last (spectral bias).
-        ``solve()``'s default puts the rate at which the initial state starts to turn here, along time:
-        sin(x) advected at speed 50 turns 25 radians per unit of normalised time (seed 0, 120 s: relative
-        L2 0.81 -> 3.5e-3; benchmarks/README.md). In the spirit of Wang, Wang & Perdikaris (2021), whose
-        spatio-temporal Fourier features are random; these are given.
+        ``solve()``'s default puts octaves around the rate at which the initial state starts to turn
+        here, along time (``pinnfreq.defaults.time_features``): sin(x) advected at speed 50 turns 25
+        radians per unit of normalised time (120 s, median of 3 seeds: relative L2 0.83 -> 4.5e-3;
+        benchmarks/README.md). In the spirit of the spatio-temporal Fourier features of Wang, Wang &
+        Perdikaris (2021), which are random; these are given.
 
     Shapes: (n, in_channels) -> (n, out_channels). Weights use Xavier-normal initialisation.
     """
