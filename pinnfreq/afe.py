@@ -69,7 +69,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from .model import PINNModel
 from .problem import Problem
@@ -398,6 +397,8 @@ class AFERun(Plugin):
         out = out.reshape(*self.shape, -1)
         inside = inside.reshape(self.shape)
         if not inside.all():
+            from scipy import ndimage  # only for non-box domains; a third of a second of `import pinnfreq`
+
             nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
             out = out[tuple(nearest)]
         return out, names

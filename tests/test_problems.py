@@ -1,6 +1,7 @@
 """The bundled problem library: every exact solution satisfies its problem, every reference records
 its error, every script runs end to end; the classical solvers behind the references."""
 
+import functools
 import importlib.metadata
 import re
 import sys
@@ -160,14 +161,20 @@ def _format(path: Path) -> str:
         return f.attrs.get("format", "")
 
 
-def test_a_problem_file_s_residuals_compile(tmp_path):
-    """A problem file loaded by path is importable under its name, as torch.compile needs to trace the
-    residual functions defined in it (before, every compiled run of a bundled problem fell back to eager)."""
+def test_a_problem_file_s_residuals_compile(tmp_path, monkeypatch):
+    """A problem file loaded by path is importable under its name, as TorchDynamo needs to guard on the
+    globals its residual functions read (before, every compiled run of a bundled problem fell back to
+    eager: "No module named 'pinnfreq_problem_tiny'"); a residual that reads no global traces either way.
+    The aot_eager backend runs Dynamo's tracing, where it failed, without Inductor's C++ build (30 s
+    cold; tests/test_solve.py compiles with Inductor)."""
     path = tmp_path / "tiny.py"
-    path.write_text("import pinnfreq as pf\n\n\ndef problem():\n    line = pf.Interval(0, 1)\n"
-                    "    return pf.Problem(line, 'u', lambda u: u.xx + 1.0, [pf.Dirichlet(0.0, on=line.boundary)])\n")
+    path.write_text("import math\n\nimport torch\n\nimport pinnfreq as pf\n\nK = math.pi\n\n\n"
+                    "def poisson(u, x):\n    return u.xx + K**2 * torch.sin(K * x)\n\n\ndef problem():\n"
+                    "    line = pf.Interval(0, 1)\n"
+                    "    return pf.Problem(line, 'u', poisson, [pf.Dirichlet(0.0, on=line.boundary)])\n")
     module = load_problem_file(path)
     assert sys.modules[module.__name__] is module
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
     sol = pf.solve(module.problem(), pf.MLP(1, 1, 8, 1), steps=4, points=16, boundary_points=4, compile=True,
                    hard_constraints=False, progress=False)
     assert not [e for e in sol.history["events"] if "compile" in e], sol.history["events"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import qmc
 
 METHODS = ("uniform", "sobol", "halton", "lhs")
 
@@ -34,6 +33,8 @@ def unit_cube(n: int, dim: int, method: str = "sobol", seed: int = 0) -> np.ndar
         return np.zeros((0, dim))
     if method == "uniform":
         return np.random.default_rng(seed).random((n, dim))
+    from scipy.stats import qmc  # here, not at the top: scipy.stats is half a second of every `import pinnfreq`
+
     if method == "sobol":
         with warnings.catch_warnings():  # Sobol prefers powers of two; any n is still valid
             warnings.simplefilter("ignore", UserWarning)

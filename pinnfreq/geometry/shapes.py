@@ -7,8 +7,6 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy.special import gammaln
-from scipy.stats import norm
 
 from .base import Geometry, Slice, check_names
 from .sampling import unit_cube
@@ -152,17 +150,19 @@ class Ball(Geometry):
             angle = 2 * math.pi * u[:, 0]
             normals = np.stack([np.cos(angle), np.sin(angle)], axis=1)
         else:  # normalised Gaussian vectors are uniform on the sphere
-            g = norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
+            from scipy.special import ndtri  # the normal quantile; imported here, as it is rarely needed
+
+            g = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
             normals = g / np.linalg.norm(g, axis=1, keepdims=True)
         return self.center + self.radius * normals, normals
 
     def boundary_measure(self) -> float:
         d = self.dim
-        return float(2 * math.pi ** (d / 2) / math.exp(gammaln(d / 2)) * self.radius ** (d - 1))
+        return float(2 * math.pi ** (d / 2) / math.exp(math.lgamma(d / 2)) * self.radius ** (d - 1))
 
     def volume(self) -> float:
         d = self.dim
-        return float(math.pi ** (d / 2) / math.exp(gammaln(d / 2 + 1)) * self.radius**d)
+        return float(math.pi ** (d / 2) / math.exp(math.lgamma(d / 2 + 1)) * self.radius**d)
 
 
 class Disk(Ball):
