@@ -174,10 +174,14 @@ def test_a_stalled_lbfgs_hands_the_rest_of_the_time_budget_to_adam():
 def test_lbfgs_share_splits_the_time_budget():
     line = pf.Interval(0, 1)
     prob = pf.Problem(line, "u", lambda u, x: u.xx + torch.sin(3 * x), [pf.Dirichlet(0.0, on=line.boundary)])
+    seen = []
     sol = pf.solve(prob, pf.MLP(1, 1, 8, 2), steps=10**6, lbfgs_steps=10**6, time_budget=2.0, lbfgs_share=0.8,
-                   points=32, progress=False)
-    adam_end = max(t for s, t in zip(sol.history["step"], sol.history["time"]) if s < 10**6)
-    assert 0.4 <= adam_end < 0.9  # Adam stops once 20% of the budget is spent
-    assert any("L-BFGS starts" in e for e in sol.history["events"]) and sol.history["time"][-1] > 1.5
+                   points=32, progress=False, callbacks=[lambda info: seen.append((info.step, info.phase))])
+    assert [s for s, _ in seen] == sol.history["step"] and seen[-1][1] == "lbfgs"
+    starts = [e for e in sol.history["events"] if "L-BFGS starts" in e]
+    assert len(starts) == 1 and sol.history["time"][-1] > 1.5
+    adam = int(starts[0].split()[1].rstrip(":"))  # Adam's steps: the history counts steps taken, 0, 1, 2, ...
+    assert sol.history["step"] == list(range(len(sol.history["loss"]))) and 0 < adam < len(sol.history["loss"])
+    assert 0.4 <= sol.history["time"][adam - 1] < 0.9  # Adam stops once 20% of the budget is spent
     with pytest.raises(ValueError, match=r"lbfgs_share must be a fraction of the time budget in \(0, 1\), got 1"):
         pf.solve(prob, pf.MLP(1, 1, 8, 2), time_budget=2.0, lbfgs_share=1, progress=False)

@@ -131,6 +131,18 @@ class Loop:
         s = self.step if step is None else step
         return "adam" if s < self.adam_steps or (self.adam_again is not None and s >= self.adam_again) else "lbfgs"
 
+    def taken(self, step: int | None = None) -> int:
+        """How many steps came before ``step`` (default: the current one), what the history, the events
+        and callbacks number steps by. Under a time budget the phases' step counters are placeholders
+        (10^9 Adam steps, then L-BFGS from there), so ``self.step`` jumps when Adam's share is spent;
+        the count does not."""
+        s = self.step if step is None else step
+        if s < self.adam_steps:
+            return s
+        if self.adam_again is None or s < self.adam_again:
+            return self.adam_taken + s - self.adam_steps
+        return self.adam_taken + self.adam_again - self.adam_steps + s - self.adam_again
+
     def adam_clock(self) -> int:
         """Adam steps taken before this step (the clock of the learning-rate schedule and of resampling):
         the step itself in the first Adam phase, Adam's steps so far during L-BFGS, and Adam's steps
@@ -211,10 +223,10 @@ class Loop:
                 # a budget always allows one step, so that every finished run has trained
                 if self.step > first and self._over_budget(self._clock(start)):
                     if self.phase() == "adam" and self.lbfgs_steps and self.adam_again is None:
-                        self._event(f"step {self.step}: Adam's share of the time budget is spent; L-BFGS starts")
+                        self._event(f"step {self.taken()}: Adam's share of the time budget is spent; L-BFGS starts")
                         self.adam_taken, self.step = self.step, self.adam_steps
                         continue
-                    self._event(f"step {self.step}: time budget of {cfg.time_budget:g} s spent")
+                    self._event(f"step {self.taken()}: time budget of {cfg.time_budget:g} s spent")
                     break
                 losses = self._adam_step() if self.phase() == "adam" else self._lbfgs_step()
                 self.elapsed = time.perf_counter() - start
@@ -237,10 +249,10 @@ class Loop:
         if self.optimizer is None:  # interrupted before training began: nothing worth saving
             raise KeyboardInterrupt
         if self.interrupted:
-            self._event(f"step {self.step}: interrupted", warn=True)
+            self._event(f"step {self.taken()}: interrupted", warn=True)
         elif self._stalled_at is not None and self.history["loss"] and self.history["loss"][-1] > self._stalled_at[0]:
             self.model.load_state_dict(self._stalled_at[1])
-            self._event(f"step {self.step}: Adam after L-BFGS ended at a higher loss ({self.history['loss'][-1]:.3g} "
+            self._event(f"step {self.taken()}: Adam after L-BFGS ended at a higher loss ({self.history['loss'][-1]:.3g} "
                         f"against {self._stalled_at[0]:.3g}); the L-BFGS result is kept")
         self._finish()
         if cfg.checkpoint and self.ranks.main:
@@ -267,7 +279,7 @@ class Loop:
         try:
             self.save(path)
         except OSError as err:
-            self._event(f"step {self.step}: could not write the checkpoint {path} ({err.strerror or err}); "
+            self._event(f"step {self.taken()}: could not write the checkpoint {path} ({err.strerror or err}); "
                         "training goes on, the result is kept in memory", warn=True)
 
     # -- steps -------------------------------------------------------------------------------------
@@ -374,7 +386,7 @@ class Loop:
         weights = self.term_weights()
         balanced = any(p.term_factors() for p in self.plugins)
         total = sum(weights[t] * v for t, v in terms.items())
-        self.record("step", step)
+        self.record("step", self.taken(step))
         self.record("time", elapsed)
         self.record("loss", total)
         self.record("lr", lr)
@@ -390,10 +402,10 @@ class Loop:
                 # L-BFGS left it, the L-BFGS result is restored at the end (run)
                 self.adam_again = step + 1
                 self._stalled_at = (total, copy.deepcopy(self.model.state_dict()))
-                self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; Adam takes "
+                self._event(f"step {self.taken(step)}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; Adam takes "
                             "the rest of the time budget")
             else:
-                self._event(f"step {step}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
+                self._event(f"step {self.taken(step)}: L-BFGS made no progress for {LBFGS_PATIENCE} iterations; stopping")
                 self._stop = True
         bar.update(1)
         if step % 10 == 0 or step + 1 == self.total_steps:
@@ -401,10 +413,10 @@ class Loop:
             if self.history.get("eval_step"):
                 post.update({k[7:]: f"{v[-1]:.2e}" for k, v in self.history.items() if k.startswith("rel_l2/")})
             bar.set_postfix(post, refresh=False)
-        info = StepInfo(step, self.phase(step), total, terms, self.model, self)
+        info = StepInfo(self.taken(step), self.phase(step), total, terms, self.model, self)
         for cb in self.callbacks:
             if cb(info) is True:
-                self._event(f"step {step}: stopped by a callback")
+                self._event(f"step {self.taken(step)}: stopped by a callback")
                 self._stop = True
 
     def _shared(self, losses: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -471,7 +483,7 @@ class Loop:
         else:
             self._make_optimizer()  # a fresh L-BFGS memory; the corrupted one led here
             what = "L-BFGS memory reset"
-        self._event(f"step {self.step}: non-finite loss in {', '.join(bad)}; restored the state of step {step}, {what}",
+        self._event(f"step {self.taken()}: non-finite loss in {', '.join(bad)}; restored the state of step {step}, {what}",
                     warn=True)
 
     def _load(self, state: dict[str, Any]) -> None:
@@ -508,7 +520,7 @@ class Loop:
         if type(self.optimizer).__name__ == state["optimizer_kind"]:
             self.optimizer.load_state_dict(state["optimizer"])
         self._load_extra(state)
-        self._event(f"step {self.step}: resumed from {self.config.checkpoint}")
+        self._event(f"step {self.taken()}: resumed from {self.config.checkpoint}")
 
     def _over_budget(self, elapsed: float) -> bool:
         budget = self.config.time_budget

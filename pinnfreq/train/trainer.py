@@ -124,7 +124,7 @@ class Trainer(Loop):
             nested = sorted(t for t, pairs in self.engine.pairs.items() if pairs is None)
             if nested:  # torch.compile cannot differentiate through nested autograd (no double backward)
                 self._compiled = None
-                self._event(f"step {self.step}: compile skipped: {', '.join(nested)} read(s) derivatives on nested "
+                self._event(f"step {self.taken()}: compile skipped: {', '.join(nested)} read(s) derivatives on nested "
                             "autograd (third order, or a network without Taylor mode), which torch.compile cannot "
                             "differentiate")
         if self._compiled is not None and ready and self._warm and not single:
@@ -132,7 +132,7 @@ class Trainer(Loop):
                 return self._compiled(*args)
             except Exception as err:  # noqa: BLE001 -- any compiler failure: fall back, never stop training
                 self._compiled = None
-                self._event(f"step {self.step}: torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
+                self._event(f"step {self.taken()}: torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
                             "training goes on without it", warn=True)
         out = term_losses(*args)
         # an eager pass with the pairs known has filled the point set's caches (Fourier waves, the jets of

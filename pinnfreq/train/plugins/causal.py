@@ -68,7 +68,7 @@ class CausalWeighting(Plugin):
 
     def after_step(self, trainer: "Trainer") -> None:
         if self.weights is not None and trainer.step % trainer.log_every == 0 and trainer.phase(trainer.step - 1) == "adam":
-            trainer.record("causal/step", trainer.step)
+            trainer.record("causal/step", trainer.taken())
             trainer.record("causal/min_weight", float(self.weights.min()))
 
     def describe(self) -> str:

@@ -76,7 +76,7 @@ class RAD(Plugin):
         if trainer.phase(trainer.step - 1) != "adam" or trainer.step % self.every != 0:
             return
         self.rounds += 1
-        trainer.record("rad_step", trainer.step)
+        trainer.record("rad_step", trainer.taken())
         for term in self.terms:
             self.points[term] = self.draw(trainer, term)
             trainer.set_batch(term, Batch(self.points[term], None))

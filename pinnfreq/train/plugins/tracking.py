@@ -39,8 +39,8 @@ class ReferenceTracking(Plugin):
                 ref = self.reference.values(f)
                 errors[f] = float(((pred[:, i] - ref) ** 2).sum() ** 0.5 / max((ref**2).sum() ** 0.5, 1e-300))
         history = trainer.history
-        if errors and (not history.get("eval_step") or history["eval_step"][-1] != trainer.step):
-            trainer.record("eval_step", trainer.step)
+        if errors and (not history.get("eval_step") or history["eval_step"][-1] != trainer.taken()):
+            trainer.record("eval_step", trainer.taken())
             for f, e in errors.items():
                 trainer.record(f"rel_l2/{f}", e)
         return errors
