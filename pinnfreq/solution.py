@@ -49,6 +49,9 @@ class Solution:
         self.reference, self.name, self.interrupted = reference, name, interrupted
         self._contains = contains
         self._grid = grid  # a stored evaluation grid (from a loaded file)
+        # the last default-grid evaluation and the last reference comparison, each with the weights it was
+        # made with: writing a run's files (HDF5, XDMF, PNG, errors) would evaluate the network 5 times
+        self._memo: dict[str, tuple[Any, Any]] = {}
 
     def __repr__(self) -> str:
         return f"Solution({self.name!r}, coordinates={self.coordinates}, fields={self.fields})"
@@ -95,6 +98,17 @@ class Solution:
             index = np.unravel_index(np.arange(start, min(start + chunk, total)), shape)
             yield start, np.stack([v[i] for v, i in zip(vectors, index)], axis=1)
 
+    def _weights_key(self) -> tuple:
+        """Changes whenever a weight or buffer of the network changes (in-place updates bump a tensor's
+        version), so a memoised evaluation is never stale."""
+        return tuple((id(t), t._version) for t in [*self.model.parameters(), *self.model.buffers()])
+
+    def _memoised(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
+        key = (key, self._weights_key())
+        if name not in self._memo or self._memo[name][0] != key:
+            self._memo[name] = (key, compute())
+        return self._memo[name][1]
+
     def _values(self, block: np.ndarray) -> np.ndarray:
         ref = next(self.model.parameters())
         with torch.no_grad():
@@ -130,6 +144,12 @@ class Solution:
             lo, hi = self.model.lower.cpu().numpy(), self.model.upper.cpu().numpy()
             axes = {c: np.linspace(lo[i], hi[i], int(counts[c])) for i, c in enumerate(self.coordinates)}
             mask = None
+        if n is None:  # the grid every file of a run is written on; copies, so that a caller's edits stay theirs
+            axes, values, mask = self._memoised("grid", None, lambda: self._grid_values(axes, mask))
+            return dict(axes), {f: v.copy() for f, v in values.items()}, mask.copy()
+        return self._grid_values(axes, mask)
+
+    def _grid_values(self, axes: Mapping[str, np.ndarray], mask: np.ndarray | None) -> tuple:
         shape = tuple(len(axes[c]) for c in self.coordinates)
         if mask is None:
             mask = np.ones(shape, bool)
@@ -146,7 +166,7 @@ class Solution:
         reference = reference or self.reference
         if reference is None:
             raise ValueError("no reference to compare with: pass one, or give solve() reference=")
-        pred = self.evaluate(reference.points(self.coordinates))
+        pred = self._memoised("error", reference, lambda: self.evaluate(reference.points(self.coordinates)))
         out = {}
         for i, f in enumerate(self.fields):
             if f not in reference.fields:

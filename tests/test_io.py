@@ -165,3 +165,27 @@ def test_grid_evaluation_streams_in_chunks_within_a_memory_bound(tmp_path):
         assert np.array_equal(f["values"][...], expected)
     with pytest.raises(ValueError, match="missing \\['t'\\]"):
         sol.evaluate_grid({"x": axes["x"], "y": axes["y"]})
+
+
+def test_the_files_grid_and_the_error_are_evaluated_once_per_state_of_the_weights():
+    """Writing a run's files reads the default grid 3 times and the error twice: one evaluation each,
+    redone when a weight changes; callers get copies."""
+    prob = heat_problem()
+    x, t = np.linspace(-1, 1, 9), np.linspace(0, 1, 3)
+    ref = pf.Reference({"u": np.sin(np.pi * x)[:, None] * np.exp(-0.1 * np.pi**2 * t)[None]}, axes={"x": x, "t": t})
+    sol = pf.solve(prob, pf.MLP(2, 1, 8, 2), steps=2, points=16, progress=False, reference=ref, dtype="float64")
+    calls = []
+    sol.model.register_forward_hook(lambda *_: calls.append(1))
+    first = sol.grid()
+    first[1]["u"][:] = 7.0  # the caller's copy
+    again = sol.grid()
+    errors = [sol.error(), sol.error()]
+    assert len(calls) == 2 and errors[0] == errors[1] and not np.any(again[1]["u"] == 7.0)
+    with torch.no_grad():
+        next(sol.model.parameters()).add_(0.1)
+    moved = sol.grid()
+    assert len(calls) == 3 and not np.allclose(moved[1]["u"], again[1]["u"])
+    now = sol.error()
+    assert now != errors[0] and len(calls) == 4
+    other = pf.Reference({"u": ref.fields["u"]}, axes={"x": x, "t": t})
+    assert sol.error(other) == now and len(calls) == 5  # another reference: evaluated anew
