@@ -13,7 +13,9 @@ of the pool's summed |residual| held by its top tenth of points (0.1 for a flat 
 one concentrated on a front). L-BFGS needs a fixed loss (its memory is of one objective): it trains on
 the last set (``lbfgs="last"``), on a uniform draw of as many points made when it starts
 (``lbfgs="uniform"``), or on both together (``lbfgs="both"``: twice the points, each iteration about
-twice the cost).
+twice the cost). With ``lbfgs_resample_every`` (L-BFGS restarting on new points every so many
+iterations) and ``lbfgs="last"``, each restart trains on a new residual-based draw (``rad_step`` records
+it too) instead of the trainer's uniform points.
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ class RAD(Plugin):
         self.points: dict[str, torch.Tensor] = {}  # the redrawn points in use, per term
         self.rounds = 0
         self.uniform_drawn = False  # lbfgs "uniform" or "both": L-BFGS's uniform points drawn
+        self.lbfgs_rounds = 0  # L-BFGS restarts (lbfgs_resample_every) drawn for
 
     def attach(self, trainer: "Trainer") -> None:
         self.terms = [t for t in trainer.problem.equations if t in trainer.terms]
         self.device, self.dtype = trainer.device, trainer.dtype
         self.points, self.rounds = {}, 0  # a plug-in passed to several solve() calls starts afresh in each
-        self.uniform_drawn = False
+        self.uniform_drawn, self.lbfgs_rounds = False, 0
         self.n: dict[str, int] = {}  # points per term, as the trainer draws them
 
     def before_step(self, trainer: "Trainer") -> None:
@@ -67,6 +70,9 @@ class RAD(Plugin):
                 uniform = self.candidates(trainer, term, 1, 20_000)
                 last = self.points.get(term, trainer.batches[term].points)
                 self.points[term] = uniform if self.lbfgs == "uniform" else torch.cat([last, uniform])
+        if self.lbfgs == "last" and trainer.phase() == "lbfgs" and trainer.lbfgs_round() > self.lbfgs_rounds:
+            self.lbfgs_rounds = trainer.lbfgs_round()  # L-BFGS restarts on new points: a draw of ours
+            self._redraw(trainer)
         # a resampling of the trainer (resample_every) or a resume brings its own batches: put ours back
         for term, pts in self.points.items():
             if trainer.batches[term].points is not pts:
@@ -75,6 +81,9 @@ class RAD(Plugin):
     def after_step(self, trainer: "Trainer") -> None:
         if trainer.phase(trainer.step - 1) != "adam" or trainer.step % self.every != 0:
             return
+        self._redraw(trainer)
+
+    def _redraw(self, trainer: "Trainer") -> None:
         self.rounds += 1
         trainer.record("rad_step", trainer.taken())
         for term in self.terms:
@@ -112,10 +121,11 @@ class RAD(Plugin):
 
     def state_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "points": {t: p.cpu() for t, p in self.points.items()},
-                "uniform_drawn": self.uniform_drawn}
+                "uniform_drawn": self.uniform_drawn, "lbfgs_rounds": self.lbfgs_rounds}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rounds = int(state["rounds"])
         self.uniform_drawn = bool(state.get("uniform_drawn", False))  # absent in older checkpoints
+        self.lbfgs_rounds = int(state.get("lbfgs_rounds", 0))
         self.points = {t: torch.as_tensor(p).to(device=self.device, dtype=self.dtype)
                        for t, p in state["points"].items()}
