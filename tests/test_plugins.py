@@ -211,6 +211,27 @@ def test_rad_gives_lbfgs_its_last_set_or_uniform_points(lbfgs, tmp_path):
         pf.RAD(lbfgs="fresh")
 
 
+def test_rad_draws_anew_for_each_lbfgs_restart_on_new_points(tmp_path):
+    """With lbfgs_resample_every, L-BFGS restarts on a residual-based draw (not the trainer's uniform
+    points, not Adam's last draw kept), and a run stopped between restarts resumes onto the same points."""
+    share = PointShare()
+    kw = dict(steps=20, lbfgs_steps=9, lbfgs_resample_every=3, points=400, progress=False, dtype="float64", seed=3)
+    rad = lambda: pf.RAD(every=10, k=2.0, c=0.0)  # noqa: E731
+    sol = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[rad(), share], **kw)
+    lbfgs = [s for phase, s in share.seen if phase == "lbfgs"]
+    assert len(lbfgs) == 9 and lbfgs[0] == [s for phase, s in share.seen if phase == "adam"][-1]
+    assert len(set(lbfgs[:3])) == 1 and len(set(lbfgs[::3])) == 3  # a draw per round, kept within it
+    # drawn by the residual (k=2, c=0: where the fit is worst, which moves as L-BFGS fits the step), not
+    # uniform points (about 20% beyond x = 0.8)
+    assert all(abs(s - 0.2) > 0.15 for s in lbfgs), lbfgs
+    assert sol.history["rad_step"] == [10, 20, 23, 26]  # Adam's two draws, then the restarts at 3 and 6
+    ckpt = dict(kw, checkpoint=str(tmp_path / "c.pt"), checkpoint_every=1)
+    full = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[rad()], **ckpt)
+    pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[rad()], callbacks=[lambda info: info.step == 24], **ckpt)
+    resumed = pf.solve(_step_problem(), pf.MLP(1, 1, 8, 2), plugins=[rad()], resume=True, **ckpt)
+    assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-10)
+
+
 def test_runs_with_rad_and_causal_weighting_resume_exactly(tmp_path):
     kw = dict(steps=30, points=64, boundary_points=16, progress=False, dtype="float64",
               checkpoint=str(tmp_path / "c.pt"), checkpoint_every=5)

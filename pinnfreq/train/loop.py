@@ -139,9 +139,10 @@ class Loop:
         s = self.step if step is None else step
         if s < self.adam_steps:
             return s
+        adam = self.adam_taken or self.adam_steps  # adam_taken is set at L-BFGS's first step (or Adam's stop)
         if self.adam_again is None or s < self.adam_again:
-            return self.adam_taken + s - self.adam_steps
-        return self.adam_taken + self.adam_again - self.adam_steps + s - self.adam_again
+            return adam + s - self.adam_steps
+        return adam + self.adam_again - self.adam_steps + s - self.adam_again
 
     def adam_clock(self) -> int:
         """Adam steps taken before this step (the clock of the learning-rate schedule and of resampling):
