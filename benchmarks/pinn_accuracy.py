@@ -47,8 +47,8 @@ def main() -> None:
         start = time.perf_counter()
         sol = pf.solve(module.problem(), reference=module.reference(), **settings)
         seconds = time.perf_counter() - start
-        phases = torch.tensor(sol.history["step"])
-        adam = int((phases < settings["steps"]).sum())
+        phases = sol.history["phase"]
+        adam = phases.count("adam")
         model = settings.get("model")
         desc = f"{type(model).__name__}{tuple(model.config.values())[2:4]}" if model is not None else "default"
         err = sol.error()

@@ -147,8 +147,8 @@ def run_one(spec: dict) -> dict:
         settings.update(seed=seed, device=spec["device"], progress=False)
         start = time.perf_counter()
         sol = pf.solve(problem, afe=afe, **settings)
-        phases = sol.history.get("step", [])
-        adam = sum(1 for s in phases if s < sol.config["steps"])
+        phases = sol.history.get("phase", [])
+        adam = phases.count("adam")
         facts = {"adam_steps": adam, "lbfgs_steps": len(phases) - adam,
                  "train_seconds": sol.history["time"][-1] if sol.history.get("time") else 0.0,
                  "solve_seconds": time.perf_counter() - start}

@@ -32,7 +32,8 @@ class Solution:
     parameters : dict of float
         Learnt values of the unknown parameters.
     history : dict of lists
-        Every loss term per step, the learning rate, evaluations against the reference, events.
+        Per step (``step``: steps taken, 0, 1, 2, ...; ``phase``: "adam" or "lbfgs"): every loss term,
+        the learning rate; evaluations against the reference (at ``eval_step``); events.
     config : dict
         The training configuration.
     interrupted : bool
@@ -231,7 +232,10 @@ class Solution:
                                  "rebuild it yourself and load the weights from /model")
             state = {k: torch.as_tensor(f["model"][k][()]) for k in f["model"]}
             history: dict[str, list] = {k: v.tolist() for k, v in read_flat(f["history"]).items()}
-            history["events"] = [e.decode() if isinstance(e, bytes) else str(e) for e in history.get("events", [])]
+            history["events"] = list(history.get("events", []))
+            for key, values in history.items():  # text (events, phases) comes back from HDF5 as bytes
+                if values and isinstance(values[0], bytes):
+                    history[key] = [v.decode() for v in values]
             coords = tuple(json.loads(f.attrs["coordinates"]))
             grid = {"axes": {c: f["grid"]["axes"][c][()] for c in coords}, "mask": f["grid"]["mask"][()]}
             fields = tuple(json.loads(f.attrs["fields"]))

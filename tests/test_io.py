@@ -43,6 +43,7 @@ def test_solution_round_trip(steady, tmp_path):
     assert np.array_equal(back.evaluate(pts), steady.evaluate(pts))
     assert back.parameters == steady.parameters and back.coordinates == ("x", "y") and back.time is None
     assert back.history["loss"] == steady.history["loss"] and back.history["term/pde0"] == steady.history["term/pde0"]
+    assert back.history["phase"] == steady.history["phase"] == ["adam"] * 5 and back.history["events"] == steady.history["events"]
     assert back.config == json.loads(json.dumps(steady.config, default=str))
     axes, values, mask = back.grid()
     assert mask.shape == (128, 128) and not mask.all() and np.isnan(values["u"][~mask]).all()

@@ -178,6 +178,7 @@ def test_lbfgs_share_splits_the_time_budget():
     sol = pf.solve(prob, pf.MLP(1, 1, 8, 2), steps=10**6, lbfgs_steps=10**6, time_budget=2.0, lbfgs_share=0.8,
                    points=32, progress=False, callbacks=[lambda info: seen.append((info.step, info.phase))])
     assert [s for s, _ in seen] == sol.history["step"] and {p for _, p in seen} >= {"adam", "lbfgs"}
+    assert [p for _, p in seen] == sol.history["phase"]
     starts = [e for e in sol.history["events"] if "L-BFGS starts" in e]
     assert len(starts) == 1 and sol.history["time"][-1] > 1.5
     adam = int(starts[0].split()[1].rstrip(":"))  # Adam's steps: the history counts steps taken, 0, 1, 2, ...

@@ -98,7 +98,7 @@ class Loop:
         self.adam_taken = 0  # Adam steps before L-BFGS began (the learning rate Adam resumes with)
         self._stalled_at: tuple[float, dict] | None = None  # loss and state where L-BFGS stalled
         # the keys every run has, also one that took no step (Ctrl-C before the first one ended)
-        self.history: dict[str, list] = {"events": [], "step": [], "time": [], "loss": []}
+        self.history: dict[str, list] = {"events": [], "step": [], "phase": [], "time": [], "loss": []}
         self.interrupted = False
         self.optimizer: torch.optim.Optimizer | None = None
         self._good: tuple[int, dict, dict] | None = None
@@ -388,6 +388,7 @@ class Loop:
         balanced = any(p.term_factors() for p in self.plugins)
         total = sum(weights[t] * v for t, v in terms.items())
         self.record("step", self.taken(step))
+        self.record("phase", self.phase(step))
         self.record("time", elapsed)
         self.record("loss", total)
         self.record("lr", lr)
