@@ -12,11 +12,11 @@ from .reference import Reference  # noqa: E402
 from .solution import Solution  # noqa: E402
 from .solve import solve  # noqa: E402
 from .train.config import TrainConfig  # noqa: E402
-from .train.plugins import RAD, CausalWeighting, GradNorm, LRAnnealing, Plugin  # noqa: E402
+from .train.plugins import RAD, BestStart, CausalWeighting, GradNorm, LRAnnealing, Plugin  # noqa: E402
 from . import cli  # noqa: E402
 
 __all__ = [
-    "AFE", "Ball", "CausalWeighting", "GradNorm", "LRAnnealing", "Plugin", "RAD", "Box", "CrossAttentionNet", "Data", "Dirichlet", "Disk", "Field", "FourierFeatureBank", "Initial",
+    "AFE", "Ball", "BestStart", "CausalWeighting", "GradNorm", "LRAnnealing", "Plugin", "RAD", "Box", "CrossAttentionNet", "Data", "Dirichlet", "Disk", "Field", "FourierFeatureBank", "Initial",
     "Interval", "MLP", "MultiScaleFourierNet", "Neumann", "Periodic", "RFFMLP",
     "Polygon", "Problem", "Rectangle", "Reference", "Robin", "Solution", "Time", "TrainConfig", "d", "div",
     "cli", "grad", "laplacian", "solve", "__version__",

@@ -2,9 +2,10 @@
 
 from .base import Plugin
 from .causal import CausalWeighting
+from .handoff import BestStart
 from .resampling import RAD
 from .tracking import ReferenceTracking
 from .weighting import BALANCING, GradNorm, LossBalancing, LRAnnealing
 
-__all__ = ["BALANCING", "CausalWeighting", "GradNorm", "LRAnnealing", "LossBalancing", "Plugin", "RAD",
+__all__ = ["BALANCING", "BestStart", "CausalWeighting", "GradNorm", "LRAnnealing", "LossBalancing", "Plugin", "RAD",
            "ReferenceTracking"]
