@@ -581,12 +581,6 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
         out.append(causal)
         why.append(f"causal weighting of the equations in time (epsilon {causal.epsilon:g}, {causal.chunks} slabs): "
                    f"an inverse evolution problem (unknown {', '.join(sorted(problem.parameters))})")
-    if "best_start" not in names:
-        start = BestStart()
-        out.append(start)
-        why.append(f"L-BFGS's start: the best of Adam's last {start.keep} states (kept every {start.every} steps) on "
-                   "L-BFGS's points, not a spike of Adam's last steps (Burgers at 120 s: 0.039 before a spike, 0.078 "
-                   "after L-BFGS refined it)")
     if plain and "rad" not in names and "resample_every" not in settings and nonlinear(problem):
         order = derivative_order(problem)
         if order <= RAD_MAX_ORDER:
@@ -598,6 +592,12 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
         else:
             why.append(f"collocation points of the equations: uniform, not by residual (derivatives of order {order}: "
                        "RAD lost the suite's third-order equation, KdV, at every budget measured)")
+    if "best_start" not in names:
+        start = BestStart()
+        out.append(start)
+        why.append(f"L-BFGS's start: the best of Adam's last {start.keep} states (kept every {start.every} steps) on "
+                   "L-BFGS's points, not a spike of Adam's last steps (Burgers at 120 s: 0.039 before a spike, 0.078 "
+                   "after L-BFGS refined it)")
     return out, why
 
 

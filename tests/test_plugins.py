@@ -248,3 +248,38 @@ def test_runs_with_rad_and_causal_weighting_resume_exactly(tmp_path):
     assert again.history["loss"] == pytest.approx(full.history["loss"], rel=1e-12)
     with pytest.raises(ValueError, match=r"written with the plug-ins \['causal', 'rad'\], this run has \['rad'\]"):
         pf.solve(_heat(), net, plugins=[pf.RAD(every=10)], resume=True, **kw)
+
+
+class Spike(pf.Plugin):
+    """Throws the network's weights off at Adam's last step, as a spike of the loss would."""
+    name = "spike"
+
+    def after_step(self, trainer):
+        if trainer.step == trainer.adam_steps:
+            with torch.no_grad():
+                for p in trainer.model.parameters():
+                    p.mul_(3.0)
+
+
+def test_lbfgs_starts_from_the_best_of_adams_last_states(tmp_path):
+    line = pf.Interval(0, 1)
+    prob = pf.Problem(line, "u", lambda u, x: u.xx + math.pi**2 * torch.sin(math.pi * x),
+                      [pf.Dirichlet(0.0, on=line.boundary)])
+    kw = dict(steps=30, lbfgs_steps=2, points=64, boundary_points=8, progress=False, dtype="float64", seed=1)
+    plain = pf.solve(prob, pf.MLP(1, 1, 16, 2), plugins=[Spike()], **kw)
+    best = pf.solve(prob, pf.MLP(1, 1, 16, 2), plugins=[Spike(), pf.BestStart(every=10, keep=2)], **kw)
+    assert plain.history["loss"][:30] == best.history["loss"][:30]
+    chosen = [e for e in best.history["events"] if "L-BFGS takes over from" in e]
+    assert len(chosen) == 1 and "state of step 20" in chosen[0], best.history["events"]
+    # L-BFGS's first evaluation is of the state at step 20, not of the spiked one
+    assert best.history["loss"][30] < 0.1 * plain.history["loss"][30]
+    # a run stopped during Adam resumes with the states it kept
+    ckpt = dict(kw, checkpoint=str(tmp_path / "c.pt"), checkpoint_every=1)
+    full = pf.solve(prob, pf.MLP(1, 1, 16, 2), plugins=[Spike(), pf.BestStart(every=10, keep=2)], **ckpt)
+    pf.solve(prob, pf.MLP(1, 1, 16, 2), plugins=[Spike(), pf.BestStart(every=10, keep=2)],
+             callbacks=[lambda info: info.step == 24], **ckpt)
+    resumed = pf.solve(prob, pf.MLP(1, 1, 16, 2), plugins=[Spike(), pf.BestStart(every=10, keep=2)], resume=True,
+                       **ckpt)
+    assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-10)
+    with pytest.raises(ValueError, match="every and keep must be positive integers"):
+        pf.BestStart(keep=0)

@@ -63,7 +63,7 @@ class BestStart(Plugin):
         self.states.clear()
         if best != len(candidates) - 1:
             trainer.snapshot()  # the state a non-finite L-BFGS step would go back to
-            trainer._event(f"step {trainer.taken()}: L-BFGS starts from Adam's state at its step {candidates[best][0]} "
+            trainer._event(f"step {trainer.taken()}: L-BFGS takes over from Adam's state of step {candidates[best][0]} "
                            f"(loss {values[best]:.3g} on L-BFGS's points against {values[-1]:.3g} at Adam's last step)")
 
     def state_dict(self) -> dict[str, Any]:
