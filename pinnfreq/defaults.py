@@ -103,7 +103,7 @@ from .diff import FieldStore
 from .nn import MLP, CrossAttentionNet
 from .problem import Problem
 from .train.config import TrainConfig
-from .train.plugins import RAD, BestStart, CausalWeighting, Plugin
+from .train.plugins import RAD, CausalWeighting, Plugin
 
 BANK_REACH = 20.0  # |omega| the seed's bank covers at sigma = 1: ~2.5 sigma^-1 2^(K-1), K = 4
 MARGIN = 1.5
@@ -592,12 +592,6 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
         else:
             why.append(f"collocation points of the equations: uniform, not by residual (derivatives of order {order}: "
                        "RAD lost the suite's third-order equation, KdV, at every budget measured)")
-    if "best_start" not in names:
-        start = BestStart()
-        out.append(start)
-        why.append(f"L-BFGS's start: the best of Adam's last {start.keep} states (kept every {start.every} steps) on "
-                   "L-BFGS's points, not a spike of Adam's last steps (Burgers at 120 s: 0.039 before a spike, 0.078 "
-                   "after L-BFGS refined it)")
     return out, why
 
 

@@ -205,23 +205,19 @@ def test_a_periodic_coordinate_makes_the_default_network_exactly_periodic(k, net
     assert torch.allclose(g_lo, g_hi, atol=1e-10)
 
 
-def _names(plugins) -> list[str]:
-    return [p.name for p in plugins]
-
-
 def test_inverse_evolution_problems_get_causal_weighting_on_a_budget():
     space = pf.Interval(0.0, 1.0)
     ts = np.linspace(0, 1, 5)
     inverse = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u, k: u.t - k * u.xx,
                          [pf.Data({"x": np.full(5, 0.5), "t": ts}, np.exp(-ts))], parameters={"k": 1.0})
     plugins, why = default_plugins(inverse, {"time_budget": 5.0}, [])
-    assert _names(plugins) == ["causal", "best_start"] and "inverse evolution problem (unknown k)" in why[0]
+    assert [p.name for p in plugins] == ["causal"] and "inverse evolution problem (unknown k)" in why[0]
     assert default_plugins(inverse, {"time_budget": 5.0, "steps": 10}, [])[0] == []  # the user set the steps
     mine = pf.CausalWeighting(epsilon=0.1)
-    assert default_plugins(inverse, {"time_budget": 5.0}, [mine])[0][0] is mine
-    assert _names(default_plugins(poisson(2.0), {"time_budget": 5.0}, [])[0]) == ["best_start"]  # not evolution
+    assert default_plugins(inverse, {"time_budget": 5.0}, [mine])[0] == [mine]
+    assert default_plugins(poisson(2.0), {"time_budget": 5.0}, [])[0] == []  # not an evolution problem
     forward = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t - u.xx, [pf.Initial(0.0)])
-    assert _names(default_plugins(forward, {"time_budget": 5.0}, [])[0]) == ["best_start"]  # no unknowns
+    assert default_plugins(forward, {"time_budget": 5.0}, [])[0] == []  # no unknowns
     sol = pf.solve(inverse, time_budget=3.0, points=64, progress=False)
     assert any("causal weighting" in e for e in sol.history["events"]) and sol.history["causal/min_weight"]
 
@@ -236,18 +232,17 @@ def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlin
     assert nonlinear(burgers) and nonlinear(pair) and not nonlinear(heat)
     assert not nonlinear(pf.Problem(space, "u", lambda u, x: u.xx - np.sin(x), []))  # outside torch: cannot tell
     plugins, why = default_plugins(burgers, {"time_budget": 5.0}, [], plain=True)
-    assert _names(plugins) == ["rad", "best_start"] and "where the residual is large" in why[0]
+    assert [p.name for p in plugins] == ["rad"] and "where the residual is large" in why[0]
     assert (plugins[0].every, plugins[0].c) == (RAD_EVERY, RAD_C)
-    assert _names(default_plugins(burgers, {"time_budget": 5.0}, [])[0]) == ["best_start"]  # CA: fixed points
-    assert _names(default_plugins(heat, {"time_budget": 5.0}, [], plain=True)[0]) == ["best_start"]
-    assert _names(default_plugins(burgers, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0]) \
-        == ["best_start"]  # the user's
+    assert default_plugins(burgers, {"time_budget": 5.0}, [])[0] == []  # the cross-attention network: fixed points
+    assert default_plugins(heat, {"time_budget": 5.0}, [], plain=True)[0] == []
+    assert default_plugins(burgers, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0] == []  # the user's
     assert default_plugins(burgers, {"time_budget": 5.0}, [pf.RAD(every=7)], plain=True)[0][0].every == 7
     kdv = pf.Problem(space * pf.Time(0.0, 1.0), "u", lambda u: u.t + u * u.x + 0.022**2 * u.xxx,
                      [pf.Initial(lambda x: torch.cos(math.pi * x))])
     assert (derivative_order(kdv), derivative_order(burgers), derivative_order(pair)) == (3, 2, 2)
     plugins, why = default_plugins(kdv, {"time_budget": 5.0}, [], plain=True)  # third order: uniform points
-    assert _names(plugins) == ["best_start"] and "uniform, not by residual (derivatives of order 3" in why[0]
+    assert plugins == [] and "uniform, not by residual (derivatives of order 3" in why[0]
     sol = pf.solve(burgers, time_budget=3.0, points=64, progress=False)
     assert any("where the residual is large" in e for e in sol.history["events"])
     assert sol.config["lbfgs_share"] == 0.5  # Adam's redraws find the fronts: it keeps half the budget
