@@ -562,10 +562,14 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
       a little at 120 s (Helmholtz 1.5e-3 -> 9.6e-4, the L-shape 2.5e-4 -> 2.0e-4) and at 600 s lost
       the wave (0.13 and 0.19, seeds 0 and 1, against 3.1e-3 with uniform points in the same session)
       and Helmholtz (1.5e-4 -> 3.9e-4), the L-shape gaining (7.8e-5 -> 5.8e-5; benchmarks/README.md):
-      linear equations keep uniform points. L-BFGS trains on RAD's last set (``lbfgs="last"``): at
-      120 s a uniform set instead took KdV from 0.50 to 0.29 but Burgers from 4.0e-3 to 2.1e-2, and both
-      sets together KdV to 0.43 and Burgers to 3.6e-3 but Allen-Cahn from 0.050 to 0.10 (medians of 3-5
-      seeds), no better a trade; the residual's concentration does not tell KdV from Burgers either.
+      linear equations keep uniform points. L-BFGS trains on RAD's last set and as many uniform points
+      (``lbfgs="both"``): on RAD's last set alone (``"last"``, the default until 2026-12-03) Burgers missed
+      its shock in 3 of 7 runs at 120 s on an AMD EPYC (0.07-0.24; the others 2.5e-3-1.3e-2), and with
+      both sets in none of 3 (7.3e-3-1.1e-2; 5 of 5 on a Xeon earlier, median 3.6e-3), at a cost
+      elsewhere: Allen-Cahn 0.12-0.13 -> 0.22-0.36, inverse Burgers 1.4e-2 -> 1.6e-2-2.0e-2 (the worst
+      ratio to DeepXDE over the suite goes from Burgers' 1.8-10 to about 1.06; benchmarks/README.md). A
+      uniform set alone took KdV from 0.50 to 0.29 but Burgers from 4.0e-3 to 2.1e-2; the residual's
+      concentration does not tell KdV from Burgers.
       The derivatives' order does (:func:`derivative_order`): equations of order above RAD_MAX_ORDER
       (KdV's u_xxx) keep uniform points, a rule fitted to the one third-order equation of the suite.
       The cross-attention network keeps its fixed points at short budgets (RAD there lost on the smooth
@@ -584,11 +588,12 @@ def default_plugins(problem: Problem, settings: dict[str, Any], plugins: Sequenc
     if plain and "rad" not in names and "resample_every" not in settings and nonlinear(problem):
         order = derivative_order(problem)
         if order <= RAD_MAX_ORDER:
-            rad = RAD(every=RAD_EVERY, c=RAD_C)
+            rad = RAD(every=RAD_EVERY, c=RAD_C, lbfgs="both")
             out.append(rad)
             why.append(f"collocation points of the equations: redrawn every {rad.every} Adam steps where the residual "
                        f"is large (RAD, k={rad.k:g}, c={rad.c:g}: a {1 / (1 + rad.c):.0%} share by residual, the rest "
-                       "uniform)")
+                       "uniform); L-BFGS on the last draw and as many uniform points (on the last draw alone "
+                       "Burgers missed its shock in 3 of 7 runs)")
         else:
             why.append(f"collocation points of the equations: uniform, not by residual (derivatives of order {order}: "
                        "RAD lost the suite's third-order equation, KdV, at every budget measured)")

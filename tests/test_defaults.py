@@ -233,7 +233,7 @@ def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlin
     assert not nonlinear(pf.Problem(space, "u", lambda u, x: u.xx - np.sin(x), []))  # outside torch: cannot tell
     plugins, why = default_plugins(burgers, {"time_budget": 5.0}, [], plain=True)
     assert [p.name for p in plugins] == ["rad"] and "where the residual is large" in why[0]
-    assert (plugins[0].every, plugins[0].c) == (RAD_EVERY, RAD_C)
+    assert (plugins[0].every, plugins[0].c, plugins[0].lbfgs) == (RAD_EVERY, RAD_C, "both")
     assert default_plugins(burgers, {"time_budget": 5.0}, [])[0] == []  # the cross-attention network: fixed points
     assert default_plugins(heat, {"time_budget": 5.0}, [], plain=True)[0] == []
     assert default_plugins(burgers, {"time_budget": 5.0, "resample_every": 0}, [], plain=True)[0] == []  # the user's
