@@ -10,6 +10,10 @@ Every ``every`` Adam steps the network's state is kept (the last ``keep`` of the
 device: no host read during Adam). When L-BFGS first starts, each kept state and the current one are
 evaluated on the points L-BFGS is about to train on, the same loss for all, and L-BFGS starts from the
 lowest (one host read, once). The choice is recorded in the events.
+
+Not a default: with it on, Burgers at 120 s still missed its shock in 2 of 5 runs (0.12, 0.098; the
+other failure mode, L-BFGS refining a misplaced shock on RAD's concentrated points, is what the
+default's ``RAD(lbfgs="both")`` addresses; benchmarks/README.md). Opt in with ``plugins=[pf.BestStart()]``.
 """
 
 from __future__ import annotations
