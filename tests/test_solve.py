@@ -88,6 +88,19 @@ def test_learning_rate_schedules_and_resampling():
     assert torch.equal(seen[0], seen[2]) and not torch.equal(seen[2], seen[3])
 
 
+def test_cosine_schedule_decays_over_adams_share_of_a_time_budget():
+    from pinnfreq.train.config import TrainConfig
+
+    cfg = TrainConfig(steps=10**8, lbfgs_steps=10**8, lr=1e-3, schedule="cosine", time_budget=10.0, lbfgs_share=0.75)
+    assert cfg.learning_rate(0, 0.0) == pytest.approx(1e-3)
+    assert cfg.learning_rate(50, 1.25) == pytest.approx(0.5e-3)  # half of Adam's 2.5 s: half the rate
+    assert cfg.learning_rate(99, 2.5) == pytest.approx(0.0, abs=1e-12)
+    adam_only = TrainConfig(steps=10**8, lr=1e-3, schedule="cosine", time_budget=10.0, lbfgs_share=0.75)
+    assert adam_only.learning_rate(50, 5.0) == pytest.approx(0.5e-3)  # no L-BFGS: Adam has the whole budget
+    steps_first = TrainConfig(steps=10, lr=1e-3, schedule="cosine", time_budget=1e6)
+    assert steps_first.learning_rate(5, 1.0) == pytest.approx(0.5e-3)
+
+
 def test_gradnorm_weights_balance_terms():
     sol = pf.solve(_poisson(), pf.MLP(1, 1, 8, 2), steps=30, points=32, adaptive_weights="gradnorm",
                    adapt_every=10, weights={"dirichlet": 2.0}, progress=False, hard_constraints=False)

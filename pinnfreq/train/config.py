@@ -130,12 +130,18 @@ class TrainConfig:
         for k, v in self.weights.items():
             need(math.isfinite(float(v)) and float(v) >= 0, f"weight of {k!r} must be finite and >= 0, got {v!r}")
 
-    def learning_rate(self, step: int) -> float:
-        """The scheduled Adam learning rate at ``step`` (stateless, so resuming is exact)."""
+    def learning_rate(self, step: int, elapsed: float = 0.0) -> float:
+        """The scheduled Adam learning rate at Adam's ``step``, ``elapsed`` seconds into training
+        (stateless, so resuming is exact where the schedule does not read the clock)."""
         if self.schedule == "exponential":
             return self.lr * self.decay_rate ** (step / self.decay_steps)
         if self.schedule == "cosine":
-            return self.lr * 0.5 * (1 + math.cos(math.pi * min(step, self.steps) / max(self.steps, 1)))
+            # with a time budget the cosine runs over whichever ends first, Adam's steps or Adam's share of
+            # the budget: over the steps alone (10^8 placeholders under a budget) it would never decay
+            done = min(step, self.steps) / max(self.steps, 1)
+            if self.time_budget:
+                done = max(done, elapsed / (self.time_budget * (1 - self.lbfgs_share if self.lbfgs_steps else 1)))
+            return self.lr * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
         return self.lr
 
     def torch_dtype(self) -> torch.dtype:

@@ -14,7 +14,7 @@ may override the other ``_``-hooks (``_prepare``, ``_before_step``, ``_learning_
 
 The config it reads: ``steps`` (unless given), ``lbfgs_steps`` (0 when absent), ``lbfgs_share`` (0.5
 when absent), ``lbfgs_resample_every`` (0 when absent), ``lr``,
-``learning_rate(step)`` (unless ``_learning_rate`` is overridden), ``time_budget``, ``checkpoint``,
+``learning_rate(step, elapsed)`` (unless ``_learning_rate`` is overridden), ``time_budget``, ``checkpoint``,
 ``checkpoint_every``, ``resume``, ``progress``, ``log_every``, ``grad_clip``, ``to_dict()``.
 
 Determinism is by construction: learning rates are a function of the step, and whatever is drawn at
@@ -174,7 +174,7 @@ class Loop:
         """Before the plug-ins' ``before_step``: bring this step's data in place."""
 
     def _learning_rate(self, adam_step: int) -> float:
-        return self.config.learning_rate(adam_step)
+        return self.config.learning_rate(adam_step, self.elapsed)
 
     def _adam_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=self.config.lr)
