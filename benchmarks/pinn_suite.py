@@ -47,27 +47,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = ("burgers1d", "poisson1d_multiscale", "poisson2d", "helmholtz2d", "heat1d_multiscale", "wave1d",
             "advection", "allen_cahn", "kdv", "kovasznay", "cavity", "poisson_lshape", "burgers_inverse")
 ENTRIES = ("default", "settings", "MLP", "RFF-MLP", "MSFF", "CA", "CA+AFE", "deepxde", "default+causal",
-           "default+rad", "default+rad-last", "default+rad-mixed", "default+best-start", "default+annealing",
-           "default-hard")
+           "default+rad", "default+rad-last", "default+best-start", "default+annealing", "default-hard")
 # technique rows: the default with one technique added or removed (None: it does not apply to the problem)
 TECHNIQUES = {
     "default+causal": lambda pf, problem: dict(plugins=[pf.CausalWeighting()]) if problem.time else None,
     "default+rad": lambda pf, problem: dict(plugins=[pf.RAD()]),
-    # the default's RAD (pinnfreq.defaults: every RAD_EVERY Adam steps, c = RAD_C) with L-BFGS on other points
-    # than its last draw and as many uniform points (the default since 2026-12-03): on the last draw only
-    # (the default before), on half of each
-    "default+rad-last": lambda pf, problem: _default_rad(pf, "last"),
-    "default+rad-mixed": lambda pf, problem: _default_rad(pf, "mixed"),
+    # the default's RAD (pinnfreq.defaults: every RAD_EVERY Adam steps, c = RAD_C) with L-BFGS on its last draw
+    # only (the default before 2026-12-03: L-BFGS on the last draw and as many uniform points)
+    "default+rad-last": lambda pf, problem: dict(plugins=[pf.RAD(every=pf.defaults.RAD_EVERY, c=pf.defaults.RAD_C,
+                                                                 lbfgs="last")]),
     "default+best-start": lambda pf, problem: dict(plugins=[pf.BestStart()]),
     "default+annealing": lambda pf, problem: dict(adaptive_weights="annealing"),
     "default-hard": lambda pf, problem: dict(hard_constraints=False),
 }
-
-
-def _default_rad(pf, lbfgs: str) -> dict:
-    return dict(plugins=[pf.RAD(every=pf.defaults.RAD_EVERY, c=pf.defaults.RAD_C, lbfgs=lbfgs)])
-
-
 QUICK_PROBLEMS = ("poisson1d_multiscale", "burgers_inverse")
 
 

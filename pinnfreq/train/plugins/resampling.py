@@ -13,8 +13,7 @@ of the pool's summed |residual| held by its top tenth of points (0.1 for a flat 
 one concentrated on a front). L-BFGS needs a fixed loss (its memory is of one objective): it trains on
 the last set (``lbfgs="last"``), on a uniform draw of as many points made when it starts
 (``lbfgs="uniform"``), or on both together (``lbfgs="both"``: twice the points, each iteration about
-twice the cost), or on half of each (``lbfgs="mixed"``: as many points as Adam's, so each iteration costs
-what Adam's points cost). With ``lbfgs_resample_every`` (L-BFGS restarting on new points every so many
+twice the cost). With ``lbfgs_resample_every`` (L-BFGS restarting on new points every so many
 iterations) and ``lbfgs="last"``, each restart trains on a new residual-based draw (``rad_step`` records
 it too) instead of the trainer's uniform points.
 """
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from ..trainer import Trainer
 
 
-LBFGS_POINTS = ("last", "uniform", "both", "mixed")
+LBFGS_POINTS = ("last", "uniform", "both")
 
 
 class RAD(Plugin):
@@ -70,9 +69,6 @@ class RAD(Plugin):
             for term in self.terms:
                 uniform = self.candidates(trainer, term, 1, 20_000)
                 last = self.points.get(term, trainer.batches[term].points)
-                if self.lbfgs == "mixed":  # a head of a draw without replacement is such a draw of fewer points
-                    half = len(last) // 2
-                    last, uniform = last[:len(last) - half], uniform[:half]
                 self.points[term] = uniform if self.lbfgs == "uniform" else torch.cat([last, uniform])
         if self.lbfgs == "last" and trainer.phase() == "lbfgs" and trainer.lbfgs_round() > self.lbfgs_rounds:
             self.lbfgs_rounds = trainer.lbfgs_round()  # L-BFGS restarts on new points: a draw of ours
@@ -119,8 +115,7 @@ class RAD(Plugin):
         return pool[chosen.to(pool.device)].contiguous()
 
     def describe(self) -> str:
-        lbfgs = dict(last="the last set", uniform="uniform points", both="the last set and as many uniform points",
-                     mixed="half of the last set and half as many uniform points")
+        lbfgs = dict(last="the last set", uniform="uniform points", both="the last set and as many uniform points")
         return (f"RAD resampling of {', '.join(self.terms)} every {self.every} steps (k={self.k:g}, c={self.c:g}; "
                 f"L-BFGS on {lbfgs[self.lbfgs]})")
 
