@@ -69,10 +69,12 @@ The choices, each recorded in the history's events with its reason:
   DeepXDE's examples do. Measured at 120 s (benchmarks/README.md), L-BFGS for three quarters of the
   budget (``lbfgs_share=0.75``) helped the smooth problems (Helmholtz 1.5e-3 -> 6.0e-4, Allen-Cahn
   5.0e-2 -> 2.9e-2, KdV 0.30 -> 0.18, inverse Burgers 2.9e-2 -> 1.3e-2, medians of 3 seeds) but lost
-  Burgers' shock (median of 5 seeds 1.6e-2 -> 5.9e-2, three runs at 0.06-0.22): half stays the
-  default, except for the plain MLP on an evolution problem whose points RAD does not draw (the
-  wave, KdV): no front needs Adam's redraws there, and EVOLUTION_LBFGS_SHARE (0.75) of a budget under
-  LONG_BUDGET goes to L-BFGS (at 120 s on an AMD EPYC, the wave 0.51 -> 0.37, KdV 0.44 -> 0.31). With
+  Burgers' shock (median of 5 seeds 1.6e-2 -> 5.9e-2, three runs at 0.06-0.22) while L-BFGS trained
+  on RAD's last draw alone: half stays the default, except for the plain MLP on an evolution problem,
+  where EVOLUTION_LBFGS_SHARE (0.75) of a budget under LONG_BUDGET goes to L-BFGS (at 120 s on an AMD
+  EPYC, the wave 0.51 -> 0.37, KdV 0.44 -> 0.31; with L-BFGS on RAD's last draw and as many uniform
+  points, Burgers held, 7.1e-3 over 5 runs without a missed shock, and Allen-Cahn gained, 0.28-0.36 ->
+  0.17). With
   L-BFGS also on new points every 200 iterations (``lbfgs_resample_every=200``) Burgers came to
   6.8e-3 (3.7e-3-1.6e-2, 5 seeds), but the L-shape (1.1e-3 against 3.5e-4) and the wave (0.93 against 0.44)
   lost more: not a default either; nor with half the budget for L-BFGS (Burgers 1.6e-2 -> 9.4e-3,
@@ -144,11 +146,12 @@ RAD_MAX_ORDER = 2
 # solution smooth between points); on evolution problems they did not pay: the wave 0.35 -> 0.80, Burgers 5.9e-3 ->
 # 3.8e-2, inverse Burgers 1.5e-2 -> 2.6e-2 (Allen-Cahn 8.7e-2 -> 5.4e-2); benchmarks/README.md
 STEADY_POINTS = 1000
-# L-BFGS's share of a budget under LONG_BUDGET for the plain MLP on an evolution problem whose points RAD does not draw
-# (a linear equation, or KdV's third order): with no front for Adam's redraws to find, L-BFGS's longer run on one set
-# pays. At 120 s on the AMD EPYC, medians of 3 seeds: the wave 0.51 -> 0.37, KdV 0.44 (5 seeds) -> 0.31; on the steady
-# problems it lost (Helmholtz 9.7e-4 -> 1.3e-3, the L-shape 6.5e-4 -> 7.9e-4), and Burgers' shock, which RAD's
-# problems need Adam for, lost at 0.75 before (Intel Xeon, 1.6e-2 -> 5.9e-2); not measured at 300 s or more
+# L-BFGS's share of a budget under LONG_BUDGET for the plain MLP on an evolution problem: L-BFGS's longer run pays.
+# At 120 s on the AMD EPYC, medians of 3 seeds: the wave 0.51 -> 0.37, KdV 0.44 (5 seeds) -> 0.31 (uniform points);
+# with RAD's points (L-BFGS on its last draw and as many uniform points) Burgers 7.5e-3 (4 runs) -> 7.1e-3 (5 runs, no
+# missed shock), Allen-Cahn 0.28-0.36 -> 0.17 (3 seeds). Burgers had lost its shock at 0.75 while L-BFGS trained
+# on RAD's last draw alone (Intel Xeon, 1.6e-2 -> 5.9e-2). On the steady problems it lost (Helmholtz 9.7e-4 ->
+# 1.3e-3, the L-shape 6.5e-4 -> 7.9e-4); not measured at 300 s or more
 EVOLUTION_LBFGS_SHARE = 0.75
 # the MLP's features along time, as multiples of the initial state's rate (``time_features``): at 120 s,
 # seed 0, the single rate gave advection 6.1e-3 and the wave 0.53; these octaves 1.1e-2 and 5.9e-2
@@ -498,7 +501,7 @@ def _add_line_tokens(net: CrossAttentionNet, lines: list[tuple[int, float]], coo
 
 
 def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = (),
-                     plain: bool = False, steady: bool = False, rad: bool = False) -> tuple[dict[str, Any], list[str]]:
+                     plain: bool = False, steady: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Fill in what the user left out when a time budget is all they gave: Adam for half the budget,
     then L-BFGS (``TrainConfig.lbfgs_share``); where conditions remain loss terms beside the equations
     (``soft_conditions``), gradient-norm loss balancing (on the L-shaped Poisson problem it took the
@@ -510,16 +513,15 @@ def default_settings(settings: dict[str, Any], soft_conditions: Sequence[str] = 
     3-4 seeds; at 600 s, seed 0: Kovasznay flow 1.6e-2 -> 7.1e-3, the heat problem 0.12 -> 0.026); and for
     the MLP, CONDITION_POINTS points for each condition that stays a loss term, and on a ``steady`` problem
     (no time coordinate) STEADY_POINTS interior points per equation below LONG_BUDGET (more, cheaper steps);
-    on an evolution problem whose points RAD does not draw (``rad``: a plug-in of that name runs),
-    EVOLUTION_LBFGS_SHARE of a budget under LONG_BUDGET for L-BFGS."""
+    on an evolution problem, EVOLUTION_LBFGS_SHARE of a budget under LONG_BUDGET for L-BFGS."""
     out = dict(settings)
     reasons = []
     if out.get("time_budget") and "steps" not in out and "lbfgs_steps" not in out:
         out.update(steps=10**9, lbfgs_steps=10**9)
-        evolution = plain and not steady and not rad and out["time_budget"] < LONG_BUDGET
+        evolution = plain and not steady and out["time_budget"] < LONG_BUDGET
         out.setdefault("lbfgs_share", EVOLUTION_LBFGS_SHARE if evolution else TrainConfig.lbfgs_share)
         reasons.append(f"optimiser: Adam for {1 - out['lbfgs_share']:.0%} of the time budget, then L-BFGS for the rest"
-                       + (" (an evolution problem without residual-based points: no front for Adam's redraws to find)"
+                       + (" (an evolution problem on a short budget: L-BFGS's longer run pays)"
                           if evolution and "lbfgs_share" not in settings else ""))
         if plain and "resample_every" not in out:
             out["resample_every"] = 100

@@ -83,8 +83,7 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
         plain = model is None and plain_network(problem, freq) is not None
         plugins, chosen = default_plugins(problem, settings, plugins, plain)
         settings, more = default_settings(settings, _soft_conditions(problem, constraints, model is None), plain,
-                                          steady=problem.time is None,
-                                          rad=any(getattr(p, "name", None) == "rad" for p in plugins))
+                                          steady=problem.time is None)
         chosen += more
     config = TrainConfig(**settings)
     # under torchrun: this rank's device, its share of the points, gradients averaged over the ranks

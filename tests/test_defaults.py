@@ -161,9 +161,9 @@ def test_a_time_budget_alone_means_adam_then_lbfgs():
     assert "points" not in default_settings({"time_budget": LONG_BUDGET}, plain=True, steady=True)[0]
     assert "points" not in default_settings({"time_budget": 10.0}, steady=True)[0]  # not the cross-attention network
     assert default_settings({"time_budget": 10.0, "points": 64}, plain=True, steady=True)[0]["points"] == 64
-    # the MLP on an evolution problem whose points RAD does not draw: more of a short budget for L-BFGS
-    assert plain["lbfgs_share"] == EVOLUTION_LBFGS_SHARE and "no front" in plain_why[0]
-    assert steady["lbfgs_share"] == default_settings({"time_budget": 10.0}, plain=True, rad=True)[0]["lbfgs_share"] \
+    # the MLP on an evolution problem: more of a short budget for L-BFGS
+    assert plain["lbfgs_share"] == EVOLUTION_LBFGS_SHARE and "L-BFGS's longer run pays" in plain_why[0]
+    assert steady["lbfgs_share"] == default_settings({"time_budget": 10.0})[0]["lbfgs_share"] \
         == default_settings({"time_budget": LONG_BUDGET}, plain=True)[0]["lbfgs_share"] == 0.5
     assert default_settings({"time_budget": 10.0, "lbfgs_share": 0.3}, plain=True)[0]["lbfgs_share"] == 0.3
 
@@ -245,6 +245,6 @@ def test_the_plain_mlp_gets_residual_based_points_where_the_equations_are_nonlin
     assert plugins == [] and "uniform, not by residual (derivatives of order 3" in why[0]
     sol = pf.solve(burgers, time_budget=3.0, points=64, progress=False)
     assert any("where the residual is large" in e for e in sol.history["events"])
-    assert sol.config["lbfgs_share"] == 0.5  # Adam's redraws find the fronts: it keeps half the budget
+    assert sol.config["lbfgs_share"] == EVOLUTION_LBFGS_SHARE  # with RAD's points as without
     sol = pf.solve(kdv, time_budget=2.0, points=64, progress=False)
     assert sol.config["lbfgs_share"] == EVOLUTION_LBFGS_SHARE and sol.config["resample_every"] == 100
