@@ -20,7 +20,9 @@ class TrainConfig:
     """Everything ``solve()`` needs besides the problem, the model and callbacks.
 
     steps : Adam steps.  lbfgs_steps : L-BFGS iterations after Adam (0: none).
-    lr : Adam learning rate.  schedule : None/"constant", "exponential" (lr * decay_rate^(step/decay_steps)) or "cosine".
+    lr : Adam learning rate.  schedule : None/"constant", "exponential" (lr * decay_rate^(step/decay_steps)) or "cosine"
+        (to 0 over Adam's steps, or over Adam's share of a time budget where that ends first; Adam taking over
+        from a stalled L-BFGS then goes on at the rate reached).
     points : interior points per equation (int), or a mapping term -> count (conditions default to ``boundary_points``).
     resample_every : draw new collocation points every this many Adam steps (0: never).
     lbfgs_resample_every : draw new collocation points every this many L-BFGS iterations, L-BFGS starting
