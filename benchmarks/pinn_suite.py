@@ -53,7 +53,7 @@ TECHNIQUES = {
     "default+causal": lambda pf, problem: dict(plugins=[pf.CausalWeighting()]) if problem.time else None,
     "default+rad": lambda pf, problem: dict(plugins=[pf.RAD()]),
     # the default's RAD (pinnfreq.defaults: every RAD_EVERY Adam steps, c = RAD_C) with L-BFGS on its last draw
-    # only (the default before 2026-12-03: L-BFGS on the last draw and as many uniform points)
+    # only: the default until 2026-12-03 (since then L-BFGS trains on the last draw and as many uniform points)
     "default+rad-last": lambda pf, problem: dict(plugins=[pf.RAD(every=pf.defaults.RAD_EVERY, c=pf.defaults.RAD_C,
                                                                  lbfgs="last")]),
     "default+best-start": lambda pf, problem: dict(plugins=[pf.BestStart()]),
