@@ -135,6 +135,8 @@ CONDITION_POINTS = 1024
 # uniform share c / (1 + c): at 120 s, medians of 3 seeds, Burgers 1.6e-2 (uniform) -> 6.1e-3 (c = 1) -> 3.3e-3
 # (c = 3); KdV, the one problem it costs, 0.30 -> 0.56 (c = 1) -> 0.44 (c = 3); the L-shape 1.4e-4 with c = 1
 RAD_EVERY, RAD_C = 100, 3.0
+# the plain MLP's size: hidden width and number of hidden layers
+MLP_WIDTH, MLP_DEPTH = 50, 4
 # RAD only for equations of at most this derivative order: KdV (u_xxx), the suite's one third-order equation, lost
 # with it at every budget measured (Intel Xeon: 120 s 0.30 -> 0.50 over 5 seeds, 600 s 0.040 -> 0.11; AMD EPYC:
 # 120 s over 5 seeds, at ~1,500 steps, 0.49 -> 0.44; 600 s, seed 0, 0.17 -> 0.061); the second-order ones
@@ -416,7 +418,7 @@ def plain_network(problem: Problem, freq: np.ndarray | None = None,
         ws = ", ".join(f"{w:.3g}" for b, w in features if b == a)
         embedding += (f", {problem.coordinates[a]} also as cos and sin of ({ws}) {problem.coordinates[a]}: octaves "
                       "around the initial state's rate of turning")
-    return (f"network: a tanh MLP, 4 x 50{embedding}: one field, the data's frequencies ({parts}) at most "
+    return (f"network: a tanh MLP, {MLP_DEPTH} x {MLP_WIDTH}{embedding}: one field, the data's frequencies ({parts}) at most "
             f"{MLP_REACH:g}{' beside that rate' if features else ''}: there the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)")
 
@@ -434,7 +436,7 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
     if plain is not None:
         axes = [problem.coordinates.index(c.coordinate) for c in periodic]
-        net = MLP(d, f, hidden_channels=50, n_layers=4, periodic=axes, frequencies=features)
+        net = MLP(d, f, hidden_channels=MLP_WIDTH, n_layers=MLP_DEPTH, periodic=axes, frequencies=features)
         return net, [plain], [c.name for c in periodic]
     # spectral lines the bank would have to stretch past MAX_STRETCH to reach become tokens of their own where
     # they explain the data along a coordinate; the bank reaches only what is left (along time: the initial
