@@ -135,8 +135,9 @@ CONDITION_POINTS = 1024
 # uniform share c / (1 + c): at 120 s, medians of 3 seeds, Burgers 1.6e-2 (uniform) -> 6.1e-3 (c = 1) -> 3.3e-3
 # (c = 3); KdV, the one problem it costs, 0.30 -> 0.56 (c = 1) -> 0.44 (c = 3); the L-shape 1.4e-4 with c = 1
 RAD_EVERY, RAD_C = 100, 3.0
-# the plain MLP's size: hidden width and number of hidden layers
-MLP_WIDTH, MLP_DEPTH = 50, 4
+# the plain MLP's size (hidden width, hidden layers): DeepXDE's examples' 4 x 50 from LONG_BUDGET on and where
+# parameters are unknown; narrower below it for forward problems, whose extra steps paid there (see mlp_size)
+MLP_SIZE, MLP_SIZE_SHORT = (50, 4), (32, 4)
 # RAD only for equations of at most this derivative order: KdV (u_xxx), the suite's one third-order equation, lost
 # with it at every budget measured (Intel Xeon: 120 s 0.30 -> 0.50 over 5 seeds, 600 s 0.040 -> 0.11; AMD EPYC:
 # 120 s over 5 seeds, at ~1,500 steps, 0.49 -> 0.44; 600 s, seed 0, 0.17 -> 0.061); the second-order ones
@@ -418,13 +419,30 @@ def plain_network(problem: Problem, freq: np.ndarray | None = None,
         ws = ", ".join(f"{w:.3g}" for b, w in features if b == a)
         embedding += (f", {problem.coordinates[a]} also as cos and sin of ({ws}) {problem.coordinates[a]}: octaves "
                       "around the initial state's rate of turning")
-    return (f"network: a tanh MLP, {MLP_DEPTH} x {MLP_WIDTH}{embedding}: one field, the data's frequencies ({parts}) at most "
+    return (f"network: a tanh MLP{embedding}: one field, the data's frequencies ({parts}) at most "
             f"{MLP_REACH:g}{' beside that rate' if features else ''}: there the cheaper steps win at equal time "
             "(model=pf.CrossAttentionNet(...) for the cross-attention network)")
 
 
+def mlp_size(problem: Problem, budget: float | None) -> tuple[int, int, str]:
+    """The plain MLP's hidden width and layers for ``problem`` on a time ``budget`` (None: steps were
+    given), and why.
+
+    At equal time a narrower network takes more steps, and below LONG_BUDGET those paid on the forward
+    problems of the suite: at 120 s on an AMD EPYC (one thread, seeds 0-1; benchmarks/README.md), 32 x 4
+    against 50 x 4 took 1.6-1.8x the steps and Allen-Cahn from 0.068-0.11 to 0.026-0.034, the L-shape from
+    1.1e-4-1.4e-4 to 6.8e-5-8.0e-5, KdV from 0.13-0.17 to 0.10-0.15. Inverse Burgers lost (8.6e-3-1.2e-2
+    against 1.8e-2-2.4e-2; nu 0.04-0.05 off against 0.006-0.11), so a problem with unknown parameters
+    keeps 50 x 4, as longer budgets do (not measured narrower)."""
+    if budget is not None and budget < LONG_BUDGET and not problem.parameters:
+        width, depth = MLP_SIZE_SHORT
+        return width, depth, f"{depth} x {width} (a forward problem on a budget under {LONG_BUDGET:g} s: more steps pay)"
+    width, depth = MLP_SIZE
+    return width, depth, f"{depth} x {width}"
+
+
 def default_network(problem: Problem, device: torch.device, tokens: bool = False,
-                    freq: np.ndarray | None = None) -> tuple[nn.Module, list[str], list[str]]:
+                    freq: np.ndarray | None = None, budget: float | None = None) -> tuple[nn.Module, list[str], list[str]]:
     """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data, else the
     cross-attention network; always the latter with ``tokens``, for AFE), the reasons for its settings,
     and the periodic conditions it satisfies exactly (the MLP's embedding, or the bank snapped to the
@@ -436,8 +454,9 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     periodic = [c for c in problem.conditions if isinstance(c, Periodic)]
     if plain is not None:
         axes = [problem.coordinates.index(c.coordinate) for c in periodic]
-        net = MLP(d, f, hidden_channels=MLP_WIDTH, n_layers=MLP_DEPTH, periodic=axes, frequencies=features)
-        return net, [plain], [c.name for c in periodic]
+        width, depth, size = mlp_size(problem, budget)
+        net = MLP(d, f, hidden_channels=width, n_layers=depth, periodic=axes, frequencies=features)
+        return net, [plain, f"MLP size: {size}"], [c.name for c in periodic]
     # spectral lines the bank would have to stretch past MAX_STRETCH to reach become tokens of their own where
     # they explain the data along a coordinate; the bank reaches only what is left (along time: the initial
     # state's rate)

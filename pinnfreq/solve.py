@@ -93,7 +93,8 @@ def solve(problem: Problem, model: nn.Module | None = None, *, reference: Refere
     d, f = len(problem.coordinates), len(problem.fields)
     with _default_dtype(dtype):
         if model is None:
-            network, why, periodic = default_network(problem, device, tokens=afe is not None, freq=freq)
+            network, why, periodic = default_network(problem, device, tokens=afe is not None, freq=freq,
+                                                        budget=config.time_budget)
             chosen += why
         elif config.init == "seed" and type(model).__name__ in MODELS and hasattr(model, "config"):
             network = build(type(model).__name__, model.config)  # so that `seed` fixes the weights

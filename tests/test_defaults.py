@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import pinnfreq as pf
-from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, EVOLUTION_LBFGS_SHARE, LONG_BUDGET, MLP_REACH, RAD_C,
-                               TIME_OCTAVES,
+from pinnfreq.defaults import (BANK_REACH, CONDITION_POINTS, EVOLUTION_LBFGS_SHARE, LONG_BUDGET, MLP_REACH, MLP_SIZE,
+                               MLP_SIZE_SHORT, RAD_C, TIME_OCTAVES,
                                RAD_EVERY, STEADY_POINTS, data_frequencies, default_network, default_plugins,
                                default_settings, derivative_order, initial_rate, nonlinear, spectral_lines, time_features,
                                time_scale)
@@ -130,6 +130,23 @@ def test_one_smooth_field_gets_a_plain_mlp():
     system = pf.Problem(line, ("u", "v"), lambda u, v, x: (u.xx + v, v - torch.sin(2 * math.pi * x)),
                         [pf.Dirichlet(0.0, on=line.boundary, field="u")])
     assert isinstance(default_network(system, torch.device("cpu"))[0], pf.CrossAttentionNet)
+
+
+def test_the_plain_mlp_is_narrower_for_a_forward_problem_on_a_short_budget():
+    size = lambda net: (net.config["hidden_channels"], net.config["n_layers"])  # noqa: E731
+    cpu = torch.device("cpu")
+    assert MLP_SIZE_SHORT[0] < MLP_SIZE[0]
+    net, why, _ = default_network(poisson(2 * math.pi), cpu, budget=0.5 * LONG_BUDGET)
+    assert size(net) == MLP_SIZE_SHORT and "budget under" in why[1]
+    assert size(default_network(poisson(2 * math.pi), cpu, budget=LONG_BUDGET)[0]) == MLP_SIZE
+    assert size(default_network(poisson(2 * math.pi), cpu)[0]) == MLP_SIZE  # steps, not a budget
+    line = pf.Interval(0.0, 1.0)
+    inverse = pf.Problem(line, "u", lambda u, k: u.xx + k, [pf.Data({"x": np.linspace(0, 1, 5)}, np.zeros(5))],
+                         parameters={"k": 1.0})
+    assert size(default_network(inverse, cpu, budget=0.5 * LONG_BUDGET)[0]) == MLP_SIZE  # unknowns: the wider one
+    # solve() hands its budget on
+    sol = pf.solve(poisson(2 * math.pi), time_budget=1.0, progress=False)
+    assert any(e.startswith(f"chose MLP size: {MLP_SIZE_SHORT[1]} x {MLP_SIZE_SHORT[0]}") for e in sol.history["events"])
 
 
 def test_a_time_budget_alone_means_adam_then_lbfgs():
