@@ -30,7 +30,8 @@ The choices, each recorded in the history's events with its reason:
   size instead of (u - u0) / tau^k: at 120 s over 3 seeds, advection 0.73 -> 0.49, the wave 0.44 -> 0.31.
 - **A plain network where one smooth field is sought.** For one field whose data carry no frequency
   above |omega| = 20 (``MLP_REACH``, the seed's bank's reach), the network is
-  a tanh MLP, 4 x 50 (the size of DeepXDE's examples): at equal time its steps cost a third of the
+  a tanh MLP, 4 x 50 (the size of DeepXDE's examples; 4 x 32 for a forward problem on a budget under
+  LONG_BUDGET, whose extra steps paid there: ``mlp_size``): at equal time its steps cost a third of the
   cross-attention network's, and on such problems that decided the race (120 s, 2-3 seeds, with new
   points every 100 Adam steps; benchmarks/README.md): Burgers 1.6e-2-2.7e-2 against the CPU-size
   cross-attention network's 9.4e-2-0.17, the L-shaped Poisson problem 3.4e-4 against 1.0e-3-2.8e-3,
