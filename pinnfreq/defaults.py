@@ -430,11 +430,13 @@ def mlp_size(problem: Problem, budget: float | None) -> tuple[int, int, str]:
     given), and why.
 
     At equal time a narrower network takes more steps, and below LONG_BUDGET those paid on the forward
-    problems of the suite: at 120 s on an AMD EPYC (one thread, seeds 0-1; benchmarks/README.md), 32 x 4
-    against 50 x 4 took 1.6-1.8x the steps and Allen-Cahn from 0.068-0.11 to 0.026-0.034, the L-shape from
-    1.1e-4-1.4e-4 to 6.8e-5-8.0e-5, KdV from 0.13-0.17 to 0.10-0.15. Inverse Burgers lost (8.6e-3-1.2e-2
-    against 1.8e-2-2.4e-2; nu 0.04-0.05 off against 0.006-0.11), so a problem with unknown parameters
-    keeps 50 x 4, as longer budgets do (not measured narrower)."""
+    problems of the suite: at 120 s on an AMD EPYC (one thread, seeds 0-1; benchmarks/README.md), 4 x 32
+    against 4 x 50 took 1.6-1.8x the steps and Allen-Cahn from 0.068-0.11 to 0.026-0.034, Helmholtz from
+    7.9e-4-1.3e-3 to 3.3e-4-4.0e-4, the L-shape from 1.1e-4-1.4e-4 to 6.8e-5-8.0e-5, KdV from 0.13-0.17 to
+    0.10-0.15; Burgers, the wave and advection stayed within their spread. 3 x 20 (3x the steps) lost the
+    wave (7.9e-3 -> 3.6e-2). Inverse Burgers lost (8.6e-3-1.2e-2 against 1.8e-2-2.4e-2; 4 x 64 and 6 x 50
+    no better than 4 x 50), so a problem with unknown parameters keeps 4 x 50, as longer budgets do (not
+    measured narrower there)."""
     if budget is not None and budget < LONG_BUDGET and not problem.parameters:
         width, depth = MLP_SIZE_SHORT
         return width, depth, f"{depth} x {width} (a forward problem on a budget under {LONG_BUDGET:g} s: more steps pay)"
@@ -447,7 +449,8 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     """The network for ``problem`` on ``device`` (a tanh MLP for one field with smooth data, else the
     cross-attention network; always the latter with ``tokens``, for AFE), the reasons for its settings,
     and the periodic conditions it satisfies exactly (the MLP's embedding, or the bank snapped to the
-    period: they leave the loss). ``freq`` as for :func:`plain_network`."""
+    period: they leave the loss). ``freq`` as for :func:`plain_network`; ``budget``, the time budget in
+    seconds (None: steps were given), sizes the MLP (:func:`mlp_size`)."""
     d, f = len(problem.coordinates), len(problem.fields)
     freq = data_frequencies(problem) if freq is None else freq
     features = time_features(problem)
