@@ -426,8 +426,8 @@ def plain_network(problem: Problem, freq: np.ndarray | None = None,
 
 
 def mlp_size(problem: Problem, budget: float | None) -> tuple[int, int, str]:
-    """The plain MLP's hidden width and layers for ``problem`` on a time ``budget`` (None: steps were
-    given), and why.
+    """The plain MLP's hidden width and layers for ``problem`` on a time ``budget`` (None: no budget, only
+    steps), and why. A budget under LONG_BUDGET narrows it also where steps were given beside it.
 
     At equal time a narrower network takes more steps, and below LONG_BUDGET those paid on the forward
     problems of the suite: at 120 s on an AMD EPYC (one thread, seeds 0-1; benchmarks/README.md), 4 x 32
@@ -450,7 +450,7 @@ def default_network(problem: Problem, device: torch.device, tokens: bool = False
     cross-attention network; always the latter with ``tokens``, for AFE), the reasons for its settings,
     and the periodic conditions it satisfies exactly (the MLP's embedding, or the bank snapped to the
     period: they leave the loss). ``freq`` as for :func:`plain_network`; ``budget``, the time budget in
-    seconds (None: steps were given), sizes the MLP (:func:`mlp_size`)."""
+    seconds (None: no budget, only steps), sizes the MLP (:func:`mlp_size`)."""
     d, f = len(problem.coordinates), len(problem.fields)
     freq = data_frequencies(problem) if freq is None else freq
     features = time_features(problem)
