@@ -138,13 +138,16 @@ def test_cached_features_give_the_same_values_and_gradients(net):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_envelope_gradient_over_many_chunks(monkeypatch):
-    """The envelope's gradient, summed a chunk of points at a time, against central differences."""
+@pytest.mark.parametrize("width", [8, 16])
+def test_envelope_gradient_over_many_chunks(monkeypatch, width):
+    """The envelope's gradient, summed a chunk of points at a time, against central differences: with
+    4 tokens of width 8 both products have more rows than columns per point (the backward pass then
+    works on the transposed waves), with 2 tokens of width 16 the weighted sum has fewer."""
     import pinnfreq.jet as jet_module
 
-    monkeypatch.setattr(jet_module._ScaledBmm, "CHUNK_ELEMENTS", 1000)  # 7 points a chunk: 29 chunks
+    monkeypatch.setattr(jet_module._ScaledBmm, "CHUNK_ELEMENTS", 1000)  # a few points a chunk: many chunks
     torch.manual_seed(5)
-    model = CrossAttentionNet(2, 1, hidden_channels=8, n_layers=2, n_base=16, n_scales=2).double()
+    model = CrossAttentionNet(2, 1, hidden_channels=width, n_layers=2, n_base=16, n_scales=2).double()
     x, cache = _x(200), {}
 
     def loss():

@@ -28,7 +28,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..jet import Jet
+from ..jet import Jet, ScaledOperand
 from ..jet import activation as jet_activation
 from .cache import jet_key, memo
 from .features import FourierFeatureBank
@@ -158,21 +158,22 @@ class CrossAttentionNet(nn.Module):
         token contractions. Derivatives beyond the jet's are then not available by autograd.
         """
         act = jet_activation(self.config["activation"])
-        scores_rhs, mix_rhs = self._token_operands(x, cache)
+        scores_waves, scores_waves_t, mix_waves, mix_waves_t = self._token_operands(x, cache)
         envelope = torch.cat([self.bank.envelope(), self.post.scale])
         t, d = self.n_tokens, self.config["hidden_channels"]
         c = 1 + len(x.g) + len(x.pairs)  # jet components: value, first derivatives, second-order pairs
         # the envelope in the two layouts of the waves (Jet.bmm_operand: components stacked)
         scores_scale = envelope.view(t, d).T.repeat(c, 1)
         mix_scale = envelope.view(t, d).repeat(c, 1)
-        scores_scaled, mix_scaled = scores_rhs * scores_scale.detach(), mix_rhs * mix_scale.detach()
+        scores_rhs = ScaledOperand.make(scores_waves, scores_waves_t, scores_scale)
+        mix_rhs = ScaledOperand.make(mix_waves, mix_waves_t, mix_scale)
         q = self.bank.first_layer_jet(x, self.first, cache) if self.first_query == "features" else x.linear(self.first)
         q = act(q)
         for l, layer in enumerate(self.layers):
             s = q.map(lambda z, l=l: self._keys(z, l))  # (n, heads, d): linear in q
-            scores = s.bmm_operand_left(scores_rhs, scores_scale, scores_scaled)
+            scores = s.bmm_operand_left(scores_rhs)
             a = scores.scale(self._score_scale).shift(self.logit_bias[l]).softmax(-1)
-            mixed = a.bmm_operand_left(mix_rhs, mix_scale, mix_scaled)
+            mixed = a.bmm_operand_left(mix_rhs)
             q_tilde = q + mixed.map(lambda z, l=l: self._values(z, l))
             q = q_tilde + act(q_tilde.linear(layer)) if self.update == "residual" else act(q_tilde.linear(layer))
         u = q.linear(self.readout)
@@ -180,16 +181,17 @@ class CrossAttentionNet(nn.Module):
             u = u + self.low.forward_jet(x).scale(self.alpha)
         return u
 
-    def _token_operands(self, x: Jet, cache: dict | None) -> tuple[Tensor, Tensor]:
+    def _token_operands(self, x: Jet, cache: dict | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The tokens' waves (no envelope) in the two layouts of Jet.bmm: transposed for the scores
-        (n, K d_q, N_tok), as is for the weighted sum (n, K N_tok, d_q); kept in ``cache`` for fixed
-        points (:mod:`pinnfreq.nn.cache`)."""
-        def make() -> tuple[Tensor, Tensor]:
+        (n, K d_q, N_tok), as is for the weighted sum (n, K N_tok, d_q), each also transposed for the
+        backward pass (ScaledOperand); kept in ``cache`` for fixed points (:mod:`pinnfreq.nn.cache`)."""
+        def make() -> tuple[Tensor, Tensor, Tensor, Tensor]:
             waves = self.bank.waves_jet(x)
             if self.post.n_features:
                 waves = Jet.cat([waves, self.post.waves_jet(x)], -1)
             tokens = waves.reshape(x.v.shape[0], self.n_tokens, -1)
-            return tokens.transpose(1, 2).bmm_operand(), tokens.bmm_operand()
+            scores, mix = tokens.transpose(1, 2).bmm_operand(), tokens.bmm_operand()
+            return scores, scores.transpose(1, 2).contiguous(), mix, mix.transpose(1, 2).contiguous()
 
         return memo(cache, "tokens", (jet_key(x), self.n_tokens), make)
 
