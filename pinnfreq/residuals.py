@@ -30,9 +30,15 @@ class Batch:
     cache: dict = field(default_factory=dict, repr=False)
 
 
-def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[int, ...]] | None = None) -> Context:
+def context(problem: Problem, model: PINNModel, batch: Batch, pairs: list[tuple[int, ...]] | None = None,
+            values: Tensor | None = None) -> Context:
     """The fields and their derivatives at ``batch``'s points, as a residual function reads them:
-    nested autograd (``pairs=None``) or one Taylor-mode pass carrying ``pairs`` (and triples)."""
+    nested autograd (``pairs=None``) or one Taylor-mode pass carrying ``pairs`` (and triples); or, given
+    the network's ``values`` (n, n_fields) at the points, the values alone (no derivative can be read)."""
+    if values is not None:
+        store = FieldStore(batch.points, values, problem.coordinates, problem.fields, problem.spatial)
+        store.closed = True
+        return Context(store, dict(model.unknowns.items()), batch.normals)
     points = batch.points.detach().requires_grad_(True)
     if pairs is None:
         store = FieldStore(points, model(points), problem.coordinates, problem.fields, problem.spatial)
