@@ -137,34 +137,48 @@ class Jet:
         v, g, h = out.view(n, c, p, -1).split([1, len(self.g), len(self.h)], 1)
         return self._like(v[:, 0], g.transpose(0, 1), h.transpose(0, 1))
 
-    def _product_rule_rows(self) -> list[list[Tensor]]:
-        """Blocks [o][b] of the product rule: component o of y z is sum_b block[o][b] z_b, for the
-        components (value, first derivatives, pairs, triples) y z, y_i z + y z_i, y_ij z + y z_ij + y_i z_j
-        + y_j z_i, and y_ijk z + y z_ijk + the six mixed terms of :meth:`_cross`."""
-        d, zero = len(self.g), torch.zeros_like(self.v)
-        p2, triples = _layout(self.pairs)
-        rows = [[self.v] + [zero] * (len(self.g) + len(self.h))]
-        for i in range(d):
-            row = [self.g[i]] + [zero] * (len(self.g) + len(self.h))
-            row[1 + i] = self.v
-            rows.append(row)
-        for q, (i, j) in enumerate(self.pairs[:p2]):
-            row = [self.h[q]] + [zero] * (len(self.g) + len(self.h))
-            row[1 + d + q] = self.v
-            if i == j:
-                row[1 + i] = 2 * self.g[i]
-            else:
-                row[1 + i], row[1 + j] = self.g[j], self.g[i]
-            rows.append(row)
-        for q, (i, j, k, jk, ik, ij) in enumerate(triples, p2):
-            blocks: dict[int, Tensor] = {0: self.h[q], 1 + d + q: self.v}
-            # y_jk z_i + y_ik z_j + y_ij z_k + y_i z_jk + y_j z_ik + y_k z_ij (repeated indices add up)
-            for b, y in ((1 + i, self.h[jk]), (1 + j, self.h[ik]), (1 + k, self.h[ij]),
-                         (1 + d + jk, self.g[i]), (1 + d + ik, self.g[j]), (1 + d + ij, self.g[k])):
-                blocks[b] = blocks[b] + y if b in blocks else y
-            rows.append([blocks.get(b, zero) for b in range(1 + len(self.g) + len(self.h))])
-        return rows
+    def products(self, right: "Tensor | ScaledOperand") -> "Jet":
+        """Per-point matrix product, self (n, p, k) @ other (n, k, r), by the product rule, given the
+        other jet's components side by side, (n, k, K r) (K components: value, first derivatives,
+        pairs, triples), as a tensor or a :class:`ScaledOperand`.
 
+        One ``torch.bmm`` of this jet's components (n, K p, k) forms every product y_a z_b, (n, K p, K r),
+        and the rule's sums pick from them (:func:`_product_terms`). Where k is larger than r this moves
+        less data than :meth:`bmm_operand_left`, whose left operand expands to (n, K p, K k) with the
+        rule's zero blocks (the cross-attention scores: k = d_q against r = N_tok).
+        """
+        n, p, k = self.v.shape
+        c, d = 1 + len(self.g) + len(self.h), len(self.g)
+        y = self.components().view(n, c * p, k)
+        if isinstance(right, Tensor):
+            out = torch.bmm(y, right)
+        elif right.right.requires_grad:  # not a constant after all: plain autograd
+            out = torch.bmm(y, right.right * right.scale)
+        else:
+            out = _ScaledBmm.apply(y, right.scale, right)
+        every = out.view(n, c, p, c, -1)
+        parts = []
+        for terms in _product_terms(self.pairs, d):
+            part = None
+            for coef, a, b in terms:
+                term = every[:, a, :, b] if coef == 1 else coef * every[:, a, :, b]
+                part = term if part is None else part + term
+            parts.append(part)
+        h = torch.stack(parts[1 + d:]) if len(self.h) else every.new_zeros((0,) + parts[0].shape)
+        return self._like(parts[0], torch.stack(parts[1:1 + d]), h)
+
+    def _product_rule_rows(self) -> list[list[Tensor]]:
+        """Blocks [o][b] of the product rule: component o of y z is sum_b block[o][b] z_b
+        (:func:`_product_terms` as blocks of y's components)."""
+        comps, zero = [self.v, *self.g.unbind(0), *self.h.unbind(0)], torch.zeros_like(self.v)
+        rows = []
+        for terms in _product_terms(self.pairs, len(self.g)):
+            row = [zero] * len(comps)
+            for coef, a, b in terms:
+                y = comps[a] if coef == 1 else coef * comps[a]
+                row[b] = y if row[b] is zero else row[b] + y
+            rows.append(row)
+        return rows
 
     # -- nonlinear maps ------------------------------------------------------------------------------
     @property
@@ -285,6 +299,33 @@ def _make_layout(pairs: tuple[tuple[int, ...], ...]) -> tuple[int, tuple[tuple[i
     return p2, tuple(triples)
 
 
+_TERMS: dict[tuple, tuple] = {}  # _product_terms' results
+
+
+def _product_terms(pairs: tuple[tuple[int, ...], ...], d: int) -> tuple[tuple[tuple[int, int, int], ...], ...]:
+    """For each component o of a product y z of jets over d coordinates (value, first derivatives,
+    pairs, triples), the terms (coef, a, b) of the product rule: component o = sum coef * y_a z_b.
+    The rule of :meth:`Jet._product_rule_rows`, as indices."""
+    key = (pairs, d)
+    if key not in _TERMS:
+        p2, triples = _layout(pairs)
+        rules: list[dict[tuple[int, int], int]] = [{(0, 0): 1}]
+        rules += [{(1 + i, 0): 1, (0, 1 + i): 1} for i in range(d)]
+        for q, (i, j) in enumerate(pairs[:p2]):
+            rule = {(1 + d + q, 0): 1, (0, 1 + d + q): 1}
+            for a, b in ((1 + i, 1 + j), (1 + j, 1 + i)):
+                rule[a, b] = rule.get((a, b), 0) + 1
+            rules.append(rule)
+        for q, (i, j, k, jk, ik, ij) in enumerate(triples, p2):
+            rule = {(1 + d + q, 0): 1, (0, 1 + d + q): 1}
+            for a, b in ((1 + d + jk, 1 + i), (1 + d + ik, 1 + j), (1 + d + ij, 1 + k),
+                         (1 + i, 1 + d + jk), (1 + j, 1 + d + ik), (1 + k, 1 + d + ij)):
+                rule[a, b] = rule.get((a, b), 0) + 1
+            rules.append(rule)
+        _TERMS[key] = tuple(tuple((coef, a, b) for (a, b), coef in rule.items()) for rule in rules)
+    return _TERMS[key]
+
+
 class ScaledOperand(NamedTuple):
     """The right operand of :meth:`Jet.bmm_operand_left` as ``right * scale``: ``right`` (n, j, r) a
     constant, ``scale`` (broadcastable to (j, r)) learnt. Both layouts are kept, (n, j, r) and (n, r, j),
@@ -298,6 +339,11 @@ class ScaledOperand(NamedTuple):
     scale: Tensor
     scaled: Tensor
     scaled_t: Tensor
+
+    @property
+    def T(self) -> "ScaledOperand":  # noqa: N802 -- as Tensor.T
+        """The transposed operand (n, r, j): the same tensors, roles swapped."""
+        return ScaledOperand(self.right_t, self.right, self.scale.T, self.scaled_t, self.scaled)
 
     @classmethod
     def make(cls, right: Tensor, right_t: Tensor, scale: Tensor) -> "ScaledOperand":

@@ -140,9 +140,10 @@ def test_cached_features_give_the_same_values_and_gradients(net):
 
 @pytest.mark.parametrize("width", [8, 16])
 def test_envelope_gradient_over_many_chunks(monkeypatch, width):
-    """The envelope's gradient, summed a chunk of points at a time, against central differences: with
-    4 tokens of width 8 both products have more rows than columns per point (the backward pass then
-    works on the transposed waves), with 2 tokens of width 16 the weighted sum has fewer."""
+    """The envelope's gradient, summed a chunk of points at a time, against central differences. The
+    backward pass takes one of two routes by the waves' shape per point (rows against columns); the
+    scores and the weighted sum take opposite ones, and swap them between 4 tokens of width 8 and 2
+    of width 16."""
     import pinnfreq.jet as jet_module
 
     monkeypatch.setattr(jet_module._ScaledBmm, "CHUNK_ELEMENTS", 1000)  # a few points a chunk: many chunks

@@ -158,22 +158,18 @@ class CrossAttentionNet(nn.Module):
         token contractions. Derivatives beyond the jet's are then not available by autograd.
         """
         act = jet_activation(self.config["activation"])
-        scores_waves, scores_waves_t, mix_waves, mix_waves_t = self._token_operands(x, cache)
+        waves, waves_t = self._token_operands(x, cache)
         envelope = torch.cat([self.bank.envelope(), self.post.scale])
-        t, d = self.n_tokens, self.config["hidden_channels"]
         c = 1 + len(x.g) + len(x.pairs)  # jet components: value, first derivatives, second-order pairs
-        # the envelope in the two layouts of the waves (Jet.bmm_operand: components stacked)
-        scores_scale = envelope.view(t, d).T.repeat(c, 1)
-        mix_scale = envelope.view(t, d).repeat(c, 1)
-        scores_rhs = ScaledOperand.make(scores_waves, scores_waves_t, scores_scale)
-        mix_rhs = ScaledOperand.make(mix_waves, mix_waves_t, mix_scale)
+        # the tokens (n, K N_tok, d_q): the waves times the envelope (Jet.bmm_operand: components stacked)
+        tokens = ScaledOperand.make(waves, waves_t, envelope.view(self.n_tokens, -1).repeat(c, 1))
         q = self.bank.first_layer_jet(x, self.first, cache) if self.first_query == "features" else x.linear(self.first)
         q = act(q)
         for l, layer in enumerate(self.layers):
             s = q.map(lambda z, l=l: self._keys(z, l))  # (n, heads, d): linear in q
-            scores = s.bmm_operand_left(scores_rhs)
+            scores = s.products(tokens.T)  # (n, heads, N_tok)
             a = scores.scale(self._score_scale).shift(self.logit_bias[l]).softmax(-1)
-            mixed = a.bmm_operand_left(mix_rhs)
+            mixed = a.bmm_operand_left(tokens)
             q_tilde = q + mixed.map(lambda z, l=l: self._values(z, l))
             q = q_tilde + act(q_tilde.linear(layer)) if self.update == "residual" else act(q_tilde.linear(layer))
         u = q.linear(self.readout)
@@ -181,17 +177,16 @@ class CrossAttentionNet(nn.Module):
             u = u + self.low.forward_jet(x).scale(self.alpha)
         return u
 
-    def _token_operands(self, x: Jet, cache: dict | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """The tokens' waves (no envelope) in the two layouts of Jet.bmm: transposed for the scores
-        (n, K d_q, N_tok), as is for the weighted sum (n, K N_tok, d_q), each also transposed for the
-        backward pass (ScaledOperand); kept in ``cache`` for fixed points (:mod:`pinnfreq.nn.cache`)."""
-        def make() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _token_operands(self, x: Jet, cache: dict | None) -> tuple[Tensor, Tensor]:
+        """The tokens' waves (no envelope), components stacked, (n, K N_tok, d_q), and transposed,
+        (n, d_q, K N_tok): the weighted sum's operand and the scores' (Jet.bmm_operand_left and
+        Jet.products); kept in ``cache`` for fixed points (:mod:`pinnfreq.nn.cache`)."""
+        def make() -> tuple[Tensor, Tensor]:
             waves = self.bank.waves_jet(x)
             if self.post.n_features:
                 waves = Jet.cat([waves, self.post.waves_jet(x)], -1)
-            tokens = waves.reshape(x.v.shape[0], self.n_tokens, -1)
-            scores, mix = tokens.transpose(1, 2).bmm_operand(), tokens.bmm_operand()
-            return scores, scores.transpose(1, 2).contiguous(), mix, mix.transpose(1, 2).contiguous()
+            stacked = waves.reshape(x.v.shape[0], self.n_tokens, -1).bmm_operand()
+            return stacked, stacked.transpose(1, 2).contiguous()
 
         return memo(cache, "tokens", (jet_key(x), self.n_tokens), make)
 
@@ -203,8 +198,8 @@ class CrossAttentionNet(nn.Module):
         """(..., d) -> (..., heads, d): per head, the query mapped to key space, Q W_Q W_K^T, so that the
         scores are one product with the tokens (no token is ever projected)."""
         heads, d = self.n_heads, q.shape[-1]
-        if heads == 1:
-            return ((q @ self.w_q[l]) @ self.w_k[l].T).unsqueeze(-2)
+        if heads == 1:  # one (d, d) product with W_Q W_K^T: per point a single matrix product
+            return (q @ (self.w_q[l] @ self.w_k[l].T)).unsqueeze(-2)
         qh = (q @ self.w_q[l]).unflatten(-1, (heads, d // heads))
         return torch.einsum("...hc,ehc->...he", qh, self.w_k[l].view(d, heads, d // heads))
 
