@@ -128,12 +128,7 @@ class Jet:
             left = torch.stack([b for row in rows for b in row], 1).view(n, c * p, c * k)
         else:
             left = torch.stack([torch.stack(row, 2) for row in rows], 1).view(n, c * p, c * k)
-        if isinstance(right, Tensor):
-            out = torch.bmm(left, right)
-        elif right.right.requires_grad:  # not a constant after all: plain autograd
-            out = torch.bmm(left, right.right * right.scale)
-        else:
-            out = _ScaledBmm.apply(left, right.scale, right)
+        out = _bmm(left, right)
         v, g, h = out.view(n, c, p, -1).split([1, len(self.g), len(self.h)], 1)
         return self._like(v[:, 0], g.transpose(0, 1), h.transpose(0, 1))
 
@@ -150,13 +145,7 @@ class Jet:
         n, p, k = self.v.shape
         c, d = 1 + len(self.g) + len(self.h), len(self.g)
         y = self.components().view(n, c * p, k)
-        if isinstance(right, Tensor):
-            out = torch.bmm(y, right)
-        elif right.right.requires_grad:  # not a constant after all: plain autograd
-            out = torch.bmm(y, right.right * right.scale)
-        else:
-            out = _ScaledBmm.apply(y, right.scale, right)
-        every = out.view(n, c, p, c, -1)
+        every = _bmm(y, right).view(n, c, p, c, -1)
         parts = []
         for terms in _product_terms(self.pairs, d):
             part = None
@@ -351,6 +340,14 @@ class ScaledOperand(NamedTuple):
         scale = scale.expand(right.shape[1:])
         s = scale.detach()
         return cls(right, right_t, scale, right * s, right_t * s.T)
+
+
+def _bmm(left: Tensor, right: "Tensor | ScaledOperand") -> Tensor:
+    if isinstance(right, Tensor):
+        return torch.bmm(left, right)
+    if right.right.requires_grad:  # not a constant after all: plain autograd
+        return torch.bmm(left, right.right * right.scale)
+    return _ScaledBmm.apply(left, right.scale, right)
 
 
 class _ScaledBmm(torch.autograd.Function):

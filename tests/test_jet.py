@@ -342,3 +342,17 @@ def test_softmax_and_per_point_products_carry_triples():
         return Jet.bmm((j @ a).tanh().reshape(-1, 2, 3), (j @ b).sin().reshape(-1, 3, 2)).reshape(-1, 4)
     for k in range(4):
         assert_third_order_matches_autograd(lambda p, k=k: plain(p)[:, k], lambda j, k=k: jet(j).column(k), _x())
+
+
+@pytest.mark.parametrize("pairs", [[], [(0, 1)], [(0, 0), (1, 1)], [(0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 1, 1)]])
+def test_products_equal_bmm(pairs):
+    """Jet.products (every product of components, then the rule's sums) equals Jet.bmm (the rule's
+    blocks as one left operand), values and derivatives, with two rows per point (heads)."""
+    torch.manual_seed(8)
+    j = Jet.input(torch.rand(7, 2, dtype=torch.float64), pairs)
+    a = (j @ torch.randn(2, 6, dtype=torch.float64)).tanh().reshape(7, 2, 3)
+    b = (j @ torch.randn(2, 12, dtype=torch.float64)).sin().reshape(7, 3, 4)
+    side_by_side = b.components().permute(0, 2, 1, 3).reshape(7, 3, -1)  # (n, k, K r)
+    expected, got = a.bmm(b), a.products(side_by_side)
+    for e, g in ((expected.v, got.v), (expected.g, got.g), (expected.h, got.h)):
+        assert e.shape == g.shape and torch.allclose(e, g, rtol=1e-12, atol=1e-14)
