@@ -196,6 +196,8 @@ def test_lbfgs_share_splits_the_time_budget():
     assert len(starts) == 1 and sol.history["time"][-1] > 1.5
     adam = int(starts[0].split()[1].rstrip(":"))  # Adam's steps: the history counts steps taken, 0, 1, 2, ...
     assert sol.history["step"] == list(range(len(sol.history["loss"]))) and 0 < adam < len(sol.history["loss"])
-    assert 0.4 <= sol.history["time"][adam - 1] < 0.9  # Adam stops once 20% of the budget is spent
+    # Adam stops once 20% of the budget is spent: its last step ends near 0.4 s (the clock is read again
+    # after the step's bookkeeping, so it may end just before), and L-BFGS's first ends after it
+    assert 0.3 <= sol.history["time"][adam - 1] < 0.9 and sol.history["time"][adam] > 0.4
     with pytest.raises(ValueError, match=r"lbfgs_share must be a fraction of the time budget in \(0, 1\), got 1"):
         pf.solve(prob, pf.MLP(1, 1, 8, 2), time_budget=2.0, lbfgs_share=1, progress=False)
