@@ -94,9 +94,9 @@ class FieldStore:
         if key not in self._cache and self.closed:
             name = self.fields[field] + "." + "".join(c * k for c, k in zip(self.coordinates, orders))
             raise RuntimeError(
-                f"{name} was not asked for when the Taylor engine learnt which derivatives this term reads "
-                "(its first evaluation); a residual must read the same derivatives every time, or train "
-                "with engine='autograd'")
+                f"{name} was not asked for when the engine learnt which derivatives this term reads (its "
+                "first evaluation); a residual must read the same derivatives every time, or train with "
+                "engine='autograd' (which holds only terms that read values alone to this)")
         if key not in self._cache:
             parents = [j for j, k in enumerate(orders) if k > 0]
             # prefer a parent already computed; its backward pass gives this entry and its siblings
